@@ -1,0 +1,85 @@
+"""Answering: the case's ClaimResponse is always derived from its items, and every change stores a new version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from .db import repository
+from .db.models import Case, CaseItem, ClaimResponseVersion
+from .fhir.codes import ReviewAction
+from .fhir.envelope import Limits
+from .fhir.pas_request import PasRequest, read_submit_request
+from .fhir.response import CaseView, ItemResult, claim_response
+
+_NOTED = frozenset({ReviewAction.NOT_CERTIFIED, ReviewAction.PARTIAL, ReviewAction.MODIFIED, ReviewAction.CONTACT_PAYER})
+# A stored request was accepted once; reading it back must not trip over limits tightened since.
+_STORED = Limits(max_json_depth=10_000, max_bundle_entries=10**9, max_claim_items=10**9)
+
+
+@dataclass(frozen=True)
+class Published:
+    """A freshly stored ClaimResponse version."""
+
+    view: CaseView
+    resource: dict[str, Any]
+
+
+def item_results(items: list[CaseItem]) -> list[ItemResult]:
+    """The items of a case as ClaimResponse inputs."""
+    results = []
+    for item in items:
+        action = ReviewAction(item.review_action)
+        results.append(
+            ItemResult(
+                sequence=item.sequence,
+                action=action,
+                element=orjson.loads(item.element),
+                decided_on=item.updated_at.date().isoformat() if action.is_final else None,
+                note=item.reason if action in _NOTED else None,
+            )
+        )
+    return results
+
+
+def publish(session: Session, *, case: Case, request: PasRequest, items: list[CaseItem], now: datetime,
+            payer_system: str) -> Published:
+    """Derive the ClaimResponse from the case's items and store it as the case's next version."""
+    case.response_version += 1
+    case.updated_at = now
+    view = CaseView(
+        claim_response_id=case.id,
+        version=case.response_version,
+        preauth_ref=case.preauth_ref,
+        created=now,
+        request=request,
+        items=item_results(items),
+    )
+    resource = claim_response(view, payer_system=payer_system)
+    session.add(
+        ClaimResponseVersion(
+            case_id=case.id, version=case.response_version, created_at=now,
+            claim_response=orjson.dumps(resource).decode(),
+        )
+    )
+    return Published(view, resource)
+
+
+def latest_request(session: Session, case: Case) -> PasRequest:
+    """The newest accepted request of a case, read back from the exact bytes received."""
+    assert case.latest_submission_id is not None
+    submission = repository.get_submission(session, case.latest_submission_id)
+    assert submission is not None
+    return read_submit_request(submission.request_body.encode(), limits=_STORED)
+
+
+def current(session: Session, case_id: str) -> tuple[dict[str, Any], ClaimResponseVersion] | None:
+    """The current ClaimResponse of a case and its version row."""
+    row = repository.current_claim_response(session, case_id)
+    if row is None:
+        return None
+    return orjson.loads(row.claim_response), row

@@ -1,0 +1,160 @@
+"""The FHIR face (base /fhir): PAS $submit and $inquire, and ClaimResponse read and search. Thin: each route
+reads its input, runs one domain function inside one transaction, and renders the answer."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from urllib.parse import urlencode
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from .. import inquiry, intake, portal
+from ..fhir.capability import capability_statement
+from ..fhir.outcome import FhirError, Problem
+from .deps import ContextDep, DatabaseDep, FhirAccept, FhirBody, SettingsDep, fhir_base_url
+from .errors import FHIR_JSON, fhir_response
+
+router = APIRouter(prefix="/fhir", tags=["FHIR (PAS 2.2)"], dependencies=[FhirAccept])
+
+_OUTCOME = {"description": "OperationOutcome saying what is wrong and where",
+            "content": {FHIR_JSON: {"schema": {"type": "object"}}}}
+_BUNDLE_BODY: dict[str, Any] = {
+    "requestBody": {"required": True, "content": {FHIR_JSON: {"schema": {"type": "object", "title": "Bundle"}}}}
+}
+
+
+def _fhir(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {FHIR_JSON: {"schema": {"type": "object"}}}}
+
+
+def _software_version() -> str:
+    try:
+        return version("um-service")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@router.get("/metadata", response_class=Response, responses={200: _fhir("CapabilityStatement")})
+def metadata(request: Request, settings: SettingsDep) -> Response:
+    """The CapabilityStatement: FHIR 4.0.1, the PAS operations, and the ClaimResponse read and searches."""
+    statement = capability_statement(base_url=fhir_base_url(request, settings), software_version=_software_version(),
+                                     published=request.app.state.started)
+    return fhir_response(200, statement)
+
+
+@router.post(
+    "/Claim/$submit",
+    response_class=Response,
+    openapi_extra=_BUNDLE_BODY,
+    responses={
+        200: _fhir("PAS Response Bundle (ClaimResponse first); outcome 'error' for a business refusal"),
+        400: _OUTCOME, 406: _OUTCOME, 413: _OUTCOME, 415: _OUTCOME, 422: _OUTCOME,
+    },
+)
+def submit(body: FhirBody, database: DatabaseDep, context: ContextDep) -> Response:
+    """Submit a PAS Request Bundle: a new request, a Claim Update, or a cancellation (PAS $submit)."""
+    with database.transaction() as session:
+        answer = intake.submit(session, raw=body, context=context)
+    return fhir_response(200, answer)
+
+
+@router.post(
+    "/Claim/$inquire",
+    response_class=Response,
+    openapi_extra=_BUNDLE_BODY,
+    responses={
+        200: _fhir("Parameters with one 'return' PAS Inquiry Response Bundle per matching request"),
+        400: _OUTCOME, 406: _OUTCOME, 413: _OUTCOME, 415: _OUTCOME, 422: _OUTCOME,
+    },
+)
+def inquire(body: FhirBody, database: DatabaseDep, context: ContextDep) -> Response:
+    """Inquire about earlier requests with a PAS Inquiry Request Bundle (PAS $inquire)."""
+    with database.transaction() as session:
+        parameters = inquiry.inquire(session, raw=body, context=context)
+    return fhir_response(200, parameters)
+
+
+@router.get(
+    "/ClaimResponse/{claim_response_id}",
+    response_class=Response,
+    responses={200: _fhir("The current ClaimResponse"), 304: {"description": "Not modified (If-None-Match)"},
+               404: _OUTCOME},
+)
+def read_claim_response(claim_response_id: str, request: Request, database: DatabaseDep) -> Response:
+    """Read the current ClaimResponse of a request; the ETag is its version."""
+    with database.transaction() as session:
+        current = portal.read(session, claim_response_id)
+    if current is None:
+        raise FhirError(404, [Problem("not-found", f"ClaimResponse/{claim_response_id} is not known.")])
+    etag = f'W/"{current.version}"'
+    headers = {"ETag": etag, "Last-Modified": current.last_updated.strftime("%a, %d %b %Y %H:%M:%S GMT")}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return fhir_response(200, current.resource, headers)
+
+
+_SEARCH_PARAMS = frozenset({"identifier", "patient.identifier", "status", "_count", "_offset", "_format"})
+
+
+@router.get(
+    "/ClaimResponse",
+    response_class=Response,
+    responses={200: _fhir("searchset Bundle of current ClaimResponses"), 304: {"description": "Not modified"},
+               400: _OUTCOME},
+)
+def search_claim_responses(
+    request: Request,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    identifier: Annotated[list[str] | None, Query(description="system|value of Claim.identifier or preAuthRef")] = None,
+    patient_identifier: Annotated[list[str] | None, Query(alias="patient.identifier",
+                                                          description="system|value of a patient or member id")] = None,
+    status: Annotated[list[str] | None, Query()] = None,
+    count: Annotated[int, Query(alias="_count", ge=0, le=100)] = 20,
+    offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
+) -> Response:
+    """Search the current ClaimResponses by identifier, patient.identifier and status (for portals that poll)."""
+    unknown = sorted(set(request.query_params.keys()) - _SEARCH_PARAMS)
+    if unknown:
+        raise FhirError(400, [Problem("not-supported", f"Unsupported search parameter {name!r}; supported: "
+                                      f"{', '.join(sorted(_SEARCH_PARAMS))}.", name) for name in unknown])
+    with database.transaction() as session:
+        total, found = portal.search(
+            session,
+            identifiers=[[portal.parse_token(v) for v in value.split(",")] for value in identifier or []],
+            patient_identifiers=[[portal.parse_token(v) for v in value.split(",")] for value in patient_identifier or []],
+            statuses=[s for value in status or [] for s in value.split(",")],
+            payer_system=settings.payer_identifier_system,
+            count=count,
+            offset=offset,
+        )
+    base = fhir_base_url(request, settings)
+    self_link = f"{base}/ClaimResponse" + (f"?{request.url.query}" if request.url.query else "")
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "searchset",
+        "total": total,
+        "link": [{"relation": "self", "url": self_link}],
+        "entry": [
+            {"fullUrl": f"{base}/ClaimResponse/{c.resource['id']}", "resource": c.resource,
+             "search": {"mode": "match"}}
+            for c in found
+        ],
+    }
+    if offset + count < total:
+        params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("_offset", "_count")]
+        params += [("_count", str(count)), ("_offset", str(offset + count))]
+        query = urlencode(params)
+        bundle["link"].append({"relation": "next", "url": f"{base}/ClaimResponse?{query}"})
+    if not bundle["entry"]:
+        del bundle["entry"]
+    fingerprint = ",".join(f"{c.resource['id']}:{c.version}" for c in found) + f"|{total}"
+    etag = f'W/"{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    return fhir_response(200, bundle, {"ETag": etag})

@@ -1,0 +1,36 @@
+"""The audit trail: one row per state change of a case, written in the same transaction as the change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from .db.models import AuditEvent
+
+
+def record(
+    session: Session,
+    *,
+    case_id: str | None,
+    actor: str,
+    role: str,
+    action: str,
+    reason: str,
+    at: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write who did what, when and why."""
+    session.add(
+        AuditEvent(
+            case_id=case_id,
+            at=at,
+            actor=actor,
+            role=role,
+            action=action,
+            reason=reason,
+            detail=orjson.dumps(detail or {}, option=orjson.OPT_NON_STR_KEYS).decode(),
+        )
+    )

@@ -1,0 +1,72 @@
+"""Recording a case's rows: its items, the keys it is found by, and each accepted submission with its answer."""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+from sqlalchemy.orm import Session
+
+from . import answer
+from .context import RequestContext
+from .db import repository
+from .db.models import Case, CaseIdentifier, CaseItem, CaseParty, Submission
+from .fhir.codes import ReviewAction
+from .fhir.pas_request import PasRequest, RequestedItem
+from .fhir.response import response_bundle
+
+
+def new_item(case_id: str, requested: RequestedItem, action: ReviewAction, queue: str | None, reason: str,
+             context: RequestContext) -> CaseItem:
+    """A case item for a requested item."""
+    system, code = (requested.product_codes or [("", "")])[0]
+    return CaseItem(
+        case_id=case_id,
+        sequence=requested.sequence,
+        review_action=action.value,
+        product_system=system,
+        product_code=code,
+        content_hash=requested.content_hash,
+        element=orjson.dumps(requested.element).decode(),
+        queue=queue,
+        reason=reason,
+        decided_by="automation" if action.is_final else None,
+        updated_at=context.now,
+    )
+
+
+def record_keys(session: Session, *, case: Case, request: PasRequest, submitter: str) -> None:
+    """Record the identifiers and party identifiers a case is found by (new ones only)."""
+    known_ids = repository.identifiers_of(session, case.id)
+    for system, value in sorted(request.identifiers - known_ids):
+        session.add(CaseIdentifier(case_id=case.id, submitter=submitter, system=system, value=value))
+    parties = request.parties
+    wanted = {("member", "", value) for value in parties.member_ids}
+    wanted |= {("patient", s, v) for s, v in parties.patient_ids}
+    wanted |= {("provider", s, v) for s, v in parties.provider_ids}
+    wanted |= {("insurer", s, v) for s, v in parties.insurer_ids}
+    for role, system, value in sorted(wanted - repository.parties_of(session, case.id)):
+        session.add(CaseParty(case_id=case.id, role=role, system=system, value=value))
+
+
+def store_submission(session: Session, *, case: Case, request: PasRequest, items: list[CaseItem], kind: str,
+                     context: RequestContext) -> bytes:
+    """Publish the new ClaimResponse version and keep the request and its exact answer for retries."""
+    session.flush()
+    published = answer.publish(session, case=case, request=request, items=items, now=context.now,
+                               payer_system=context.payer_system)
+    body = orjson.dumps(response_bundle(request, published.resource, base_url=context.base_url, now=context.now))
+    submission = Submission(
+        id=str(uuid.uuid4()),
+        case_id=case.id,
+        submitter=context.submitter,
+        kind=kind,
+        content_hash=request.content_hash,
+        claim_hash=request.claim_hash,
+        received_at=context.now,
+        request_body=request.raw.decode(),
+        response_body=body.decode(),
+    )
+    session.add(submission)
+    case.latest_submission_id = submission.id
+    return body

@@ -1,0 +1,68 @@
+"""The `um-service` command: serve the API, and manage the database schema."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .settings import get_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `um-service` console script."""
+    parser = argparse.ArgumentParser(prog="um-service", description="Payer-side prior authorization (PAS 2.2).")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP service (applies migrations first)")
+    serve.add_argument("--host", help="address to listen on (UM_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (UM_PORT, default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL for more than one)")
+    serve.add_argument("--no-upgrade", action="store_true", help="do not apply database migrations at start")
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply every migration")
+
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    if args.command == "db":
+        return _upgrade()
+    if args.command == "serve":
+        if not args.no_upgrade:
+            _upgrade()
+        import uvicorn
+
+        uvicorn.run(
+            "um_service.app:create_app",
+            factory=True,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            workers=args.workers,
+            log_level=settings.log_level,
+        )
+        return 0
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _upgrade() -> int:
+    from .db.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url, settings.migrations_dir)
+    print(f"database schema is up to date ({_redacted(settings.database_url)})", file=sys.stderr)
+    return 0
+
+
+def _redacted(url: str) -> str:
+    """A database URL without its password, for logs."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,178 @@
+"""Tables of the UM case store. The schema is created only by the Alembic migrations in `migrations/`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a constraint naming convention, so migrations name constraints predictably."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Timestamp = UTCDateTime()
+
+
+class Case(Base):
+    """One prior-authorization request (a PAS Claim and its updates); its items carry the decisions."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    submitter: Mapped[str] = mapped_column(String(200), index=True)
+    preauth_ref: Mapped[str] = mapped_column(String(40), unique=True)
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    priority: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+    due_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    response_version: Mapped[int] = mapped_column(Integer, default=0)
+    latest_submission_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class CaseIdentifier(Base):
+    """A Claim.identifier a submitter used for a case; unique per submitter (a retry or update reuses it)."""
+
+    __tablename__ = "case_identifiers"
+    __table_args__ = (UniqueConstraint("submitter", "system", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    submitter: Mapped[str] = mapped_column(String(200))
+    system: Mapped[str] = mapped_column(String(500))
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class CaseParty(Base):
+    """An identifier of a party to a case (member, patient, provider, insurer), the keys $inquire matches on."""
+
+    __tablename__ = "case_parties"
+    __table_args__ = (
+        UniqueConstraint("case_id", "role", "system", "value"),
+        Index("ix_case_parties_role_value", "role", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    system: Mapped[str] = mapped_column(String(500))
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class Submission(Base):
+    """One accepted $submit: the exact bytes received and the exact answer given (replayed on a retry)."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("submitter", "content_hash"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    submitter: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    claim_hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+    request_body: Mapped[str] = mapped_column(Text)
+    response_body: Mapped[str] = mapped_column(Text)
+
+
+class CaseItem(Base):
+    """A requested item (Claim.item.sequence) and its current result."""
+
+    __tablename__ = "case_items"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_action: Mapped[str] = mapped_column(String(4))
+    product_system: Mapped[str] = mapped_column(String(500))
+    product_code: Mapped[str] = mapped_column(String(100), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    element: Mapped[str] = mapped_column(Text)
+    queue: Mapped[str | None] = mapped_column(String(100))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class ClaimResponseVersion(Base):
+    """Each ClaimResponse the case has had; the highest version is current (read, search, $inquire)."""
+
+    __tablename__ = "claim_response_versions"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    claim_response: Mapped[str] = mapped_column(Text)
+
+
+class Refusal(Base):
+    """A readable request refused for business reasons (HTTP 200, ClaimResponse.outcome = error)."""
+
+    __tablename__ = "refusals"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    submitter: Mapped[str] = mapped_column(String(200), index=True)
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    reason_code: Mapped[str] = mapped_column(String(10))
+    message: Mapped[str] = mapped_column(Text)
+    request_body: Mapped[str] = mapped_column(Text)
+    response_body: Mapped[str] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """One row per state change: who (actor, role), what (action), when (at), why (reason)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(60))
+    reason: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text, default="{}")

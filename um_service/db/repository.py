@@ -1,0 +1,114 @@
+"""The few queries the domain needs, by name. Services add rows with `session.add` and only flush."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from .models import Case, CaseIdentifier, CaseItem, CaseParty, ClaimResponseVersion, Submission
+
+Identifier = tuple[str, str]
+
+
+def find_submission(session: Session, *, submitter: str, content_hash: str) -> Submission | None:
+    """The accepted submission with this content from this submitter, if any (idempotent retries)."""
+    return session.scalars(
+        select(Submission).where(Submission.submitter == submitter, Submission.content_hash == content_hash)
+    ).first()
+
+
+def case_ids_with_identifiers(session: Session, *, submitter: str, identifiers: Iterable[Identifier]) -> set[str]:
+    """The cases to which this submitter gave any of these Claim identifiers."""
+    pairs = list(identifiers)
+    if not pairs:
+        return set()
+    clauses = [(CaseIdentifier.system == system) & (CaseIdentifier.value == value) for system, value in pairs]
+    rows = session.scalars(
+        select(CaseIdentifier.case_id).where(CaseIdentifier.submitter == submitter, or_(*clauses))
+    )
+    return set(rows)
+
+
+def identifiers_of(session: Session, case_id: str) -> set[Identifier]:
+    """The Claim identifiers a case is known by."""
+    rows = session.execute(
+        select(CaseIdentifier.system, CaseIdentifier.value).where(CaseIdentifier.case_id == case_id)
+    )
+    return {(system, value) for system, value in rows}
+
+
+def get_case(session: Session, case_id: str, *, lock: bool = False) -> Case | None:
+    """A case by id; `lock` takes its row lock (PostgreSQL) so concurrent updates queue behind each other."""
+    statement = select(Case).where(Case.id == case_id)
+    if lock:
+        statement = statement.with_for_update()
+    return session.scalars(statement).first()
+
+
+def get_submission(session: Session, submission_id: str) -> Submission | None:
+    """A submission by id."""
+    return session.get(Submission, submission_id)
+
+
+def claim_hashes_of(session: Session, case_id: str) -> set[str]:
+    """The content hashes of every Claim version a case has received."""
+    return set(session.scalars(select(Submission.claim_hash).where(Submission.case_id == case_id)))
+
+
+def items_of(session: Session, case_id: str) -> list[CaseItem]:
+    """A case's items in sequence order."""
+    return list(session.scalars(select(CaseItem).where(CaseItem.case_id == case_id).order_by(CaseItem.sequence)))
+
+
+def parties_of(session: Session, case_id: str) -> set[tuple[str, str, str]]:
+    """(role, system, value) of every party identifier recorded for a case."""
+    rows = session.execute(
+        select(CaseParty.role, CaseParty.system, CaseParty.value).where(CaseParty.case_id == case_id)
+    )
+    return {(role, system, value) for role, system, value in rows}
+
+
+def current_claim_response(session: Session, case_id: str) -> ClaimResponseVersion | None:
+    """The newest ClaimResponse version of a case."""
+    return session.scalars(
+        select(ClaimResponseVersion)
+        .where(ClaimResponseVersion.case_id == case_id)
+        .order_by(ClaimResponseVersion.version.desc())
+        .limit(1)
+    ).first()
+
+
+def case_ids_with_party(
+    session: Session, *, role: str, values: Iterable[str] = (), pairs: Iterable[Identifier] = ()
+) -> set[str]:
+    """Cases having a party of `role` with one of these values (member ids) or (system, value) pairs."""
+    clauses = []
+    value_list = list(values)
+    if value_list:
+        clauses.append(CaseParty.value.in_(value_list))
+    for system, value in pairs:
+        clauses.append((CaseParty.system == system) & (CaseParty.value == value))
+    if not clauses:
+        return set()
+    return set(session.scalars(select(CaseParty.case_id).where(CaseParty.role == role, or_(*clauses))))
+
+
+def case_ids_with_identifier_values(session: Session, *, identifiers: Iterable[Identifier],
+                                    references: Iterable[str]) -> set[str]:
+    """Cases known by any of these Claim identifiers (any submitter) or whose preauth reference is listed."""
+    found: set[str] = set()
+    pairs = list(identifiers)
+    if pairs:
+        clauses = [(CaseIdentifier.system == s) & (CaseIdentifier.value == v) for s, v in pairs]
+        found |= set(session.scalars(select(CaseIdentifier.case_id).where(or_(*clauses))))
+    refs = list(references)
+    if refs:
+        found |= set(session.scalars(select(Case.id).where(Case.preauth_ref.in_(refs))))
+    return found
+
+
+def count_rows(session: Session, model: type[object]) -> int:
+    """How many rows a table holds (operators' and tests' view of what was stored)."""
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)

@@ -1,0 +1,59 @@
+"""The CapabilityStatement at /metadata: exactly what this server implements, nothing more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .codes import OPERATION_INQUIRE, OPERATION_SUBMIT
+
+FHIR_JSON = "application/fhir+json"
+
+
+def capability_statement(*, base_url: str, software_version: str, published: str) -> dict[str, Any]:
+    """A CapabilityStatement for this instance."""
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": published,
+        "publisher": "um-service",
+        "kind": "instance",
+        "software": {"name": "um-service", "version": software_version},
+        "implementation": {"description": "Payer-side prior authorization (Da Vinci PAS 2.2)", "url": base_url},
+        "fhirVersion": "4.0.1",
+        "format": [FHIR_JSON, "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": "Da Vinci PAS 2.2 payer endpoint. Requests are application/fhir+json; errors are "
+                "OperationOutcome resources. Business refusals are ClaimResponses with outcome 'error'.",
+                "resource": [
+                    {
+                        "type": "Claim",
+                        "operation": [
+                            {"name": "submit", "definition": OPERATION_SUBMIT,
+                             "documentation": "Submit a PAS Request Bundle (initial request, Claim Update or "
+                             "cancellation); answered with a PAS Response Bundle."},
+                            {"name": "inquire", "definition": OPERATION_INQUIRE,
+                             "documentation": "Inquire about earlier requests with a PAS Inquiry Request Bundle; "
+                             "answered with Parameters holding one PAS Inquiry Response Bundle per match."},
+                        ],
+                    },
+                    {
+                        "type": "ClaimResponse",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "versioning": "versioned",
+                        "readHistory": False,
+                        "conditionalRead": "not-match",
+                        "searchParam": [
+                            {"name": "identifier", "type": "token",
+                             "documentation": "The request's Claim.identifier, or our preAuthRef."},
+                            {"name": "patient", "type": "reference",
+                             "documentation": "Only the chained form patient.identifier (patient or member id)."},
+                            {"name": "status", "type": "token"},
+                            {"name": "_count", "type": "number"},
+                        ],
+                    },
+                ],
+            }
+        ],
+    }

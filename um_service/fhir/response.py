@@ -1,0 +1,278 @@
+"""Building PAS responses as plain dicts: the ClaimResponse and the Response / Inquiry Response Bundles (digest 4, 6).
+
+References from the ClaimResponse use the fullUrl of the echoed entry, so they resolve inside the Bundle whatever
+style (absolute URL, urn:uuid) the provider used; echoed resources keep the request's fullUrls and ids.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .codes import (
+    EXT_ADMINISTRATION_REFERENCE_NUMBER,
+    EXT_ERROR_FOLLOWUP_ACTION,
+    EXT_ERROR_PATH,
+    EXT_ITEM_PREAUTH_ISSUE_DATE,
+    EXT_ITEM_PREAUTH_PERIOD,
+    EXT_ITEM_TRACE_NUMBER,
+    EXT_REVIEW_ACTION,
+    EXT_REVIEW_ACTION_CODE,
+    PROFILE_CLAIM_INQUIRY_RESPONSE,
+    PROFILE_CLAIM_RESPONSE,
+    PROFILE_INQUIRY_RESPONSE_BUNDLE,
+    PROFILE_RESPONSE_BUNDLE,
+    SYSTEM_ADJUDICATION,
+    SYSTEM_X12_REVIEW_ACTION,
+    SYSTEM_X12_FOLLOWUP_ACTION,
+    SYSTEM_X12_REJECT_REASON,
+    FollowupAction,
+    RejectReason,
+    ReviewAction,
+)
+from .elements import as_dict, as_list, extension
+from .pas_request import PasRequest
+from .references import BundleIndex, Entry, iter_references
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The current result of one requested item."""
+
+    sequence: int
+    action: ReviewAction
+    element: dict[str, Any]
+    authorized_period: tuple[str, str] | None = None
+    decided_on: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """What a ClaimResponse is derived from: the latest request of a case and its items' results."""
+
+    claim_response_id: str
+    version: int
+    preauth_ref: str
+    created: datetime
+    request: PasRequest
+    items: Sequence[ItemResult]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A business refusal: X12 reject reason, follow-up action and a plain-language message."""
+
+    reason: RejectReason
+    followup: FollowupAction
+    message: str
+    path: str | None = None
+
+
+def outcome_of(items: Sequence[ItemResult]) -> str:
+    """ClaimResponse.outcome: 'partial' while some items are decided and others still pended, else 'complete'.
+
+    PAS 2.2 dropped 'queued'; a wholly pended answer stays 'complete' with A4 on each item (IG pended example).
+    """
+    pended = sum(1 for item in items if item.action is ReviewAction.PENDED)
+    return "partial" if 0 < pended < len(items) else "complete"
+
+
+def claim_response(view: CaseView, *, payer_system: str) -> dict[str, Any]:
+    """The current ClaimResponse of a case."""
+    request = view.request
+    claim = request.claim
+    identifiers = [dict(i) for i in as_list(claim.get("identifier")) if isinstance(i, dict)]
+    identifiers.append({"system": payer_system, "value": view.preauth_ref})
+    resource: dict[str, Any] = {
+        "resourceType": "ClaimResponse",
+        "id": view.claim_response_id,
+        "meta": {"versionId": str(view.version), "lastUpdated": _instant(view.created),
+                 "profile": [PROFILE_CLAIM_RESPONSE]},
+        "identifier": identifiers,
+        "status": "active",
+        "type": claim.get("type"),
+        "use": "preauthorization",
+        "patient": {"reference": request.index.full_url_of(request.parties.patient)},
+        "created": _instant(view.created),
+        "insurer": {"reference": request.index.full_url_of(request.parties.insurer)},
+        "requestor": {"reference": request.index.full_url_of(request.parties.provider)},
+        "request": _claim_reference(claim),
+        "outcome": outcome_of(view.items),
+        "preAuthRef": view.preauth_ref,
+        "item": [_item(result, view.preauth_ref) for result in sorted(view.items, key=lambda r: r.sequence)],
+    }
+    period = _pre_auth_period(view.items)
+    if period is not None:
+        resource["preAuthPeriod"] = period
+    notes = [{"number": r.sequence, "type": "display", "text": r.note} for r in view.items if r.note]
+    if notes:
+        resource["processNote"] = notes
+    return resource
+
+
+def _item(result: ItemResult, preauth_ref: str) -> dict[str, Any]:
+    extensions: list[dict[str, Any]] = []
+    trace = extension(result.element, EXT_ITEM_TRACE_NUMBER)
+    if trace is not None:
+        extensions.append(trace)
+    if result.action is ReviewAction.PENDED:
+        extensions.append({"url": EXT_ADMINISTRATION_REFERENCE_NUMBER, "valueString": preauth_ref})
+    if result.decided_on and result.action in (ReviewAction.CERTIFIED, ReviewAction.PARTIAL, ReviewAction.MODIFIED):
+        extensions.append({"url": EXT_ITEM_PREAUTH_ISSUE_DATE, "valueDate": result.decided_on})
+    if result.authorized_period is not None:
+        start, end = result.authorized_period
+        extensions.append({"url": EXT_ITEM_PREAUTH_PERIOD, "valuePeriod": {"start": start, "end": end}})
+    review_action: list[dict[str, Any]] = [
+        {
+            "url": EXT_REVIEW_ACTION_CODE,
+            "valueCodeableConcept": {
+                "coding": [{"system": SYSTEM_X12_REVIEW_ACTION, "code": result.action.value,
+                            "display": result.action.display}]
+            },
+        }
+    ]
+    if result.action in (ReviewAction.CERTIFIED, ReviewAction.PARTIAL, ReviewAction.MODIFIED):
+        review_action.insert(0, {"url": "number", "valueString": preauth_ref})
+    item: dict[str, Any] = {}
+    if extensions:
+        item["extension"] = extensions
+    item["itemSequence"] = result.sequence
+    if result.note:
+        item["noteNumber"] = [result.sequence]
+    item["adjudication"] = [
+        {
+            "extension": [{"url": EXT_REVIEW_ACTION, "extension": review_action}],
+            "category": {"coding": [{"system": SYSTEM_ADJUDICATION, "code": "submitted"}]},
+        }
+    ]
+    return item
+
+
+def _pre_auth_period(items: Sequence[ItemResult]) -> dict[str, str] | None:
+    periods = [item.authorized_period for item in items if item.authorized_period is not None]
+    if not periods:
+        return None
+    return {"start": min(p[0] for p in periods), "end": max(p[1] for p in periods)}
+
+
+def _claim_reference(claim: dict[str, Any]) -> dict[str, Any]:
+    """ClaimResponse.request: the Claim by its identifier (the Claim itself is not echoed back)."""
+    reference: dict[str, Any] = {"type": "Claim"}
+    first_identifier = next((i for i in as_list(claim.get("identifier")) if isinstance(i, dict)), None)
+    if first_identifier is not None:
+        reference["identifier"] = first_identifier
+    return reference
+
+
+def response_bundle(request: PasRequest, resource: dict[str, Any], *, base_url: str, now: datetime) -> dict[str, Any]:
+    """The PAS Response Bundle: the ClaimResponse first, then every resource it references (transitively)."""
+    parties = request.parties
+    echoed = _closure(request.index, [parties.patient, parties.insurer, parties.provider])
+    return _bundle(PROFILE_RESPONSE_BUNDLE, request.bundle_identifier, now,
+                   [(f"{base_url}/ClaimResponse/{resource['id']}", resource), *echoed])
+
+
+def inquiry_response_bundle(
+    request: PasRequest, current: dict[str, Any], *, inquiry_identifier: dict[str, Any] | None, base_url: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """A PAS Inquiry Response Bundle: the current ClaimResponse as a ClaimInquiryResponse, the Claim it answers,
+    and every resource they reference."""
+    resource = copy.deepcopy(current)
+    resource["meta"]["profile"] = [PROFILE_CLAIM_INQUIRY_RESPONSE]
+    resource["request"] = {"reference": request.index.full_url_of(request.claim_entry), **_claim_reference(request.claim)}
+    parties = request.parties
+    echoed = _closure(request.index, [request.claim_entry, parties.patient, parties.insurer, parties.provider])
+    return _bundle(PROFILE_INQUIRY_RESPONSE_BUNDLE, inquiry_identifier, now,
+                   [(f"{base_url}/ClaimResponse/{resource['id']}", resource), *echoed])
+
+
+def error_response_bundle(
+    request: PasRequest, *, refusal_id: str, refusal: Refusal, base_url: str, now: datetime
+) -> dict[str, Any]:
+    """The answer to a readable request we refuse: HTTP 200, outcome 'error', X12 AAA codes (digest 4)."""
+    claim = request.claim
+    parties = request.parties
+    error: dict[str, Any] = {
+        "extension": [
+            {"url": EXT_ERROR_FOLLOWUP_ACTION,
+             "valueCodeableConcept": {"coding": [{"system": SYSTEM_X12_FOLLOWUP_ACTION, "code": refusal.followup.value}]}}
+        ],
+        "code": {"coding": [{"system": SYSTEM_X12_REJECT_REASON, "code": refusal.reason.value}],
+                 "text": refusal.message},
+    }
+    if refusal.path:
+        error["extension"].insert(0, {"url": EXT_ERROR_PATH, "valueString": refusal.path})
+    resource = {
+        "resourceType": "ClaimResponse",
+        "id": refusal_id,
+        "meta": {"profile": [PROFILE_CLAIM_RESPONSE]},
+        "identifier": [dict(i) for i in as_list(claim.get("identifier")) if isinstance(i, dict)],
+        "status": "active",
+        "type": claim.get("type"),
+        "use": "preauthorization",
+        "patient": {"reference": request.index.full_url_of(parties.patient)},
+        "created": _instant(now),
+        "insurer": {"reference": request.index.full_url_of(parties.insurer)},
+        "requestor": {"reference": request.index.full_url_of(parties.provider)},
+        "request": _claim_reference(claim),
+        "outcome": "error",
+        "disposition": refusal.message,
+        "error": [error],
+    }
+    echoed = _closure(request.index, [parties.patient, parties.insurer, parties.provider])
+    return _bundle(PROFILE_RESPONSE_BUNDLE, request.bundle_identifier, now,
+                   [(f"{base_url}/ClaimResponse/{refusal_id}", resource), *echoed])
+
+
+def _bundle(profile: str, identifier: dict[str, Any] | None, now: datetime,
+            entries: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "meta": {"profile": [profile]},
+        "identifier": identifier or {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"},
+        "type": "collection",
+        "timestamp": _instant(now),
+        "entry": [{"fullUrl": url, "resource": resource} for url, resource in entries],
+    }
+    return bundle
+
+
+def _closure(index: BundleIndex, roots: list[Entry]) -> list[tuple[str, dict[str, Any]]]:
+    """`roots` and every resource they reference inside the Bundle, in Bundle order, each once."""
+    seen: dict[int, Entry] = {}
+    stack = list(roots)
+    while stack:
+        entry = stack.pop()
+        if entry.index in seen:
+            continue
+        seen[entry.index] = entry
+        for found in iter_references(entry.resource, ""):
+            target = index.resolve(found.value, from_entry=entry)
+            # Another Claim (a prior version) is not part of the answer; its presence would drag in its history.
+            if target is not None and target.index not in seen and (target.resource_type != "Claim" or target in roots):
+                stack.append(target)
+    return [(index.full_url_of(e), e.resource) for _, e in sorted(seen.items())]
+
+
+def _instant(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def review_code_of(item: dict[str, Any]) -> str | None:
+    """The X12 306 code on a ClaimResponse item (for tests and tools reading our own answers)."""
+    for adjudication in as_list(item.get("adjudication")):
+        review = extension(adjudication, EXT_REVIEW_ACTION)
+        for sub in as_list(as_dict(review).get("extension")):
+            sub = as_dict(sub)
+            if sub.get("url") == EXT_REVIEW_ACTION_CODE:
+                for coding in as_list(as_dict(sub.get("valueCodeableConcept")).get("coding")):
+                    if as_dict(coding).get("system") == SYSTEM_X12_REVIEW_ACTION:
+                        return str(as_dict(coding).get("code"))
+    return None

@@ -1,0 +1,50 @@
+"""$inquire: find the requests an inquiry describes and answer with their current ClaimResponses (digest 6).
+
+A case matches when it shares the inquiry's member id, requesting provider and insurer identifiers, and, if the
+inquiry carries them, one of its Claim identifiers or our authorization / administration reference numbers.
+Item-level filters (service codes, dates, review action) do not narrow the match: PAS asks for the current state
+of all items of a matched request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from . import answer
+from .context import RequestContext
+from .db import repository
+from .fhir.inquiry_request import read_inquiry_request
+from .fhir.response import inquiry_response_bundle
+
+
+def inquire(session: Session, *, raw: bytes, context: RequestContext) -> dict[str, Any]:
+    """Handle an $inquire body; return a Parameters resource with one `return` Bundle per matching request."""
+    inquiry = read_inquiry_request(raw, limits=context.limits)
+    parties = inquiry.parties
+    matches = repository.case_ids_with_party(session, role="member", values=parties.member_ids)
+    if matches:
+        matches &= repository.case_ids_with_party(session, role="provider", pairs=parties.provider_ids)
+    if matches:
+        matches &= repository.case_ids_with_party(session, role="insurer", pairs=parties.insurer_ids)
+    if matches and (inquiry.identifiers or inquiry.reference_numbers):
+        matches &= repository.case_ids_with_identifier_values(
+            session, identifiers=inquiry.identifiers, references=inquiry.reference_numbers
+        )
+    cases = [case for case in (repository.get_case(session, case_id) for case_id in matches) if case is not None]
+    returns = []
+    for case in sorted(cases, key=lambda c: (c.received_at, c.id)):
+        current = answer.current(session, case.id)
+        if current is None:
+            continue
+        resource, _ = current
+        bundle = inquiry_response_bundle(
+            answer.latest_request(session, case), resource, inquiry_identifier=inquiry.bundle_identifier,
+            base_url=context.base_url, now=context.now,
+        )
+        returns.append({"name": "return", "resource": bundle})
+    parameters: dict[str, Any] = {"resourceType": "Parameters"}
+    if returns:
+        parameters["parameter"] = returns
+    return parameters

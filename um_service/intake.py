@@ -1,0 +1,111 @@
+"""$submit: read the request, recognise retries, open a case or hand an update on, decide, answer, audit.
+
+Everything one submission stores (case, items, submission, ClaimResponse version, audit row) is flushed inside
+one savepoint of the caller's transaction. Races between identical or conflicting submissions are settled by
+unique constraints: the loser rolls back to the savepoint and runs again, now seeing the winner's rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import audit, decision, refusal, updates
+from .case_records import new_item, record_keys, store_submission
+from .case import Priority, due_at, new_preauth_ref, status_from_items
+from .context import RequestContext
+from .db import repository
+from .db.models import Case
+from .fhir.codes import FollowupAction, RejectReason, ReviewAction
+from .fhir.pas_request import PasRequest, read_submit_request
+
+log = logging.getLogger(__name__)
+
+_ATTEMPTS = 3
+
+
+def submit(session: Session, *, raw: bytes, context: RequestContext) -> bytes:
+    """Handle a $submit body and return the PAS response body (raises InvalidRequest for 4xx)."""
+    request = read_submit_request(raw, limits=context.limits)
+    for attempt in range(1, _ATTEMPTS + 1):
+        earlier = repository.find_submission(
+            session, submitter=context.submitter, content_hash=request.content_hash
+        )
+        if earlier is not None:
+            log.info("replayed submission", extra={"case_id": earlier.case_id, "submission_id": earlier.id})
+            return earlier.response_body.encode()
+        try:
+            with session.begin_nested():
+                if request.is_update:
+                    body = updates.apply(session, request=request, context=context)
+                else:
+                    body = _open_case(session, request=request, context=context)
+                session.flush()
+            return body
+        except IntegrityError:
+            # Another transaction stored the same request or identifier first; look again.
+            if attempt == _ATTEMPTS:
+                raise
+            log.info("submission raced another; retrying", extra={"attempt": attempt})
+    raise AssertionError("unreachable")
+
+
+def _open_case(session: Session, *, request: PasRequest, context: RequestContext) -> bytes:
+    owners = repository.case_ids_with_identifiers(
+        session, submitter=context.submitter, identifiers=request.identifiers
+    )
+    if owners:
+        owner = repository.get_case(session, sorted(owners)[0])
+        ref = owner.preauth_ref if owner else "another request"
+        return refusal.refuse(
+            session, request=request, caller=context, reason=RejectReason.INPUT_ERRORS,
+            followup=FollowupAction.CORRECT_AND_RESUBMIT, path="Bundle.entry[0].resource.identifier",
+            case_id=owner.id if owner else None,
+            message=(f"This request's identifier was already used for a different request ({ref}). A new request "
+                     "needs a new identifier; to change that request, send a Claim Update naming it in "
+                     "Claim.related."),
+        )
+    if request.cancels_all:
+        return refusal.refuse(
+            session, request=request, caller=context, reason=RejectReason.AUTHORIZATION_NOT_FOUND,
+            followup=FollowupAction.CORRECT_AND_RESUBMIT, path="Bundle.entry[0].resource.related",
+            message="This cancels a request but does not name it: a cancellation is a Claim Update whose "
+                    "Claim.related points at the request to cancel.",
+        )
+    priority = Priority.EXPEDITED if request.expedited else Priority.STANDARD
+    case = Case(
+        id=str(uuid.uuid4()),
+        submitter=context.submitter,
+        preauth_ref=new_preauth_ref(),
+        status="received",
+        priority=priority.value,
+        received_at=context.now,
+        due_at=due_at(context.now, priority, expedited_hours=context.expedited_hours,
+                      standard_days=context.standard_days),
+        updated_at=context.now,
+        response_version=0,
+    )
+    session.add(case)
+    session.flush()
+    record_keys(session, case=case, request=request, submitter=context.submitter)
+    outcomes = decision.decide(request)
+    items = []
+    for requested in request.items:
+        outcome = outcomes.get(requested.sequence)
+        if outcome is None:
+            items.append(new_item(case.id, requested, ReviewAction.CANCELLED, None, "Cancelled by the provider.",
+                                  context))
+        else:
+            items.append(new_item(case.id, requested, outcome.action, outcome.queue, outcome.reason, context))
+    session.add_all(items)
+    case.status = status_from_items(ReviewAction(i.review_action) for i in items).value
+    body = store_submission(session, case=case, request=request, items=items, kind="initial", context=context)
+    audit.record(
+        session, case_id=case.id, actor=context.submitter, role="provider", action="submitted", at=context.now,
+        reason=f"PAS request received with {len(items)} item(s); case {case.status}.",
+        detail={"items": {i.sequence: i.review_action for i in items}, "priority": case.priority},
+    )
+    return body

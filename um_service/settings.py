@@ -1,0 +1,40 @@
+"""Service configuration: one Settings class, read from `UM_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything an operator can tune; defaults run a single process on an embedded SQLite file."""
+
+    model_config = SettingsConfigDict(env_prefix="UM_", extra="ignore")
+
+    database_url: str = "sqlite:///./um-service.db"
+    migrations_dir: Path = REPO_ROOT / "migrations"
+    rules_dir: Path = REPO_ROOT / "rules"
+
+    # Public FHIR base used in fullUrls; derived from each request when unset.
+    public_base_url: str | None = None
+    payer_identifier_system: str = "urn:um-service:preauth-ref"
+
+    # Limits on what a caller may send; each answered with a clear OperationOutcome.
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_json_depth: int = 64
+    max_bundle_entries: int = 1000
+    max_claim_items: int = 999
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own Settings instead."""
+    return Settings()
