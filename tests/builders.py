@@ -16,17 +16,24 @@ INSURER_URL = "urn:uuid:5c0b1d66-0a56-4f0e-9d0e-0b7d1f0a0003"
 PROVIDER_URL = "urn:uuid:5c0b1d66-0a56-4f0e-9d0e-0b7d1f0a0004"
 
 
-def item(sequence: int, code: str = "72148", *, system: str = CPT, quantity: int = 1,
-         date: str = "2026-12-01") -> dict[str, Any]:
+def item(
+    sequence: int, code: str = "72148", *, system: str = CPT, quantity: int = 1, date: str = "2026-12-01"
+) -> dict[str, Any]:
     """A PAS Claim.item requesting one service."""
     return {
         "extension": [
-            {"url": PAS + "extension-serviceItemRequestType",
-             "valueCodeableConcept": {"coding": [{"system": X12 + "1525", "code": "HS"}]}},
-            {"url": PAS + "extension-certificationType",
-             "valueCodeableConcept": {"coding": [{"system": X12 + "1322", "code": "I"}]}},
-            {"url": PAS + "extension-itemTraceNumber",
-             "valueIdentifier": {"system": "urn:test:item-trace", "value": f"TRACE-{sequence}"}},
+            {
+                "url": PAS + "extension-serviceItemRequestType",
+                "valueCodeableConcept": {"coding": [{"system": X12 + "1525", "code": "HS"}]},
+            },
+            {
+                "url": PAS + "extension-certificationType",
+                "valueCodeableConcept": {"coding": [{"system": X12 + "1322", "code": "I"}]},
+            },
+            {
+                "url": PAS + "extension-itemTraceNumber",
+                "valueIdentifier": {"system": "urn:test:item-trace", "value": f"TRACE-{sequence}"},
+            },
         ],
         "sequence": sequence,
         "category": {"coding": [{"system": X12 + "1365", "code": "1"}]},
@@ -34,8 +41,12 @@ def item(sequence: int, code: str = "72148", *, system: str = CPT, quantity: int
         "servicedDate": date,
         "quantity": {"value": quantity},
         "locationCodeableConcept": {
-            "coding": [{"system": "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set",
-                        "code": "22"}]
+            "coding": [
+                {
+                    "system": "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set",
+                    "code": "22",
+                }
+            ]
         },
     }
 
@@ -66,8 +77,14 @@ def request_bundle(
         "provider": {"reference": PROVIDER_URL},
         "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority", "code": priority}]},
         "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": COVERAGE_URL}}],
-        "diagnosis": [{"sequence": 1, "diagnosisCodeableConcept": {
-            "coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.16"}]}}],
+        "diagnosis": [
+            {
+                "sequence": 1,
+                "diagnosisCodeableConcept": {
+                    "coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.16"}]
+                },
+            }
+        ],
         "item": items if items is not None else [item(1)],
     }
     return {
@@ -77,30 +94,73 @@ def request_bundle(
         "timestamp": "2026-11-20T10:00:00Z",
         "entry": [
             {"fullUrl": claim_url, "resource": claim},
-            {"fullUrl": PATIENT_URL, "resource": {
-                "resourceType": "Patient", "id": "patient-1",
-                "identifier": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
-                                                      "code": "MB"}]},
-                                "system": "urn:test:member", "value": member_id}],
-                "name": [{"family": "Doe", "given": ["Jane"]}], "gender": "female", "birthDate": "1970-01-01"}},
-            {"fullUrl": COVERAGE_URL, "resource": {
-                "resourceType": "Coverage", "id": "coverage-1", "status": "active",
-                "identifier": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
-                                                      "code": "MB"}]},
-                                "system": "urn:test:member", "value": member_id}],
-                "subscriberId": member_id,
-                "beneficiary": {"reference": PATIENT_URL},
-                "relationship": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/subscriber-relationship",
-                                             "code": "self"}]},
-                "payor": [{"reference": INSURER_URL}]}},
-            {"fullUrl": INSURER_URL, "resource": {
-                "resourceType": "Organization", "id": "insurer-1", "name": "Test Health Plan",
-                "identifier": [{"system": "urn:test:payer-id", "value": insurer_id}],
-                "type": [{"coding": [{"system": X12 + "98", "code": "PR"}]}]}},
-            {"fullUrl": PROVIDER_URL, "resource": {
-                "resourceType": "Organization", "id": "provider-1", "name": "Test Clinic",
-                "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": provider_npi}],
-                "type": [{"coding": [{"system": X12 + "98", "code": "X3"}]}]}},
+            {
+                "fullUrl": PATIENT_URL,
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "patient-1",
+                    "identifier": [
+                        {
+                            "type": {
+                                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MB"}]
+                            },
+                            "system": "urn:test:member",
+                            "value": member_id,
+                        }
+                    ],
+                    "name": [{"family": "Doe", "given": ["Jane"]}],
+                    "gender": "female",
+                    "birthDate": "1970-01-01",
+                },
+            },
+            {
+                "fullUrl": COVERAGE_URL,
+                "resource": {
+                    "resourceType": "Coverage",
+                    "id": "coverage-1",
+                    "status": "active",
+                    "identifier": [
+                        {
+                            "type": {
+                                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MB"}]
+                            },
+                            "system": "urn:test:member",
+                            "value": member_id,
+                        }
+                    ],
+                    "subscriberId": member_id,
+                    "beneficiary": {"reference": PATIENT_URL},
+                    "relationship": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/subscriber-relationship",
+                                "code": "self",
+                            }
+                        ]
+                    },
+                    "payor": [{"reference": INSURER_URL}],
+                },
+            },
+            {
+                "fullUrl": INSURER_URL,
+                "resource": {
+                    "resourceType": "Organization",
+                    "id": "insurer-1",
+                    "name": "Test Health Plan",
+                    "identifier": [{"system": "urn:test:payer-id", "value": insurer_id}],
+                    "type": [{"coding": [{"system": X12 + "98", "code": "PR"}]}],
+                },
+            },
+            {
+                "fullUrl": PROVIDER_URL,
+                "resource": {
+                    "resourceType": "Organization",
+                    "id": "provider-1",
+                    "name": "Test Clinic",
+                    "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": provider_npi}],
+                    "type": [{"coding": [{"system": X12 + "98", "code": "X3"}]}],
+                },
+            },
         ],
     }
 
@@ -128,14 +188,26 @@ def update_of(
     if identifier is not None:
         claim["identifier"] = [{"system": "urn:trnorg:9012345678", "value": identifier}]
     claim["item"] = items
-    claim["related"] = [{
-        "claim": {"reference": prior_entry["fullUrl"]},
-        "relationship": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship",
-                                     "code": "prior"}]},
-    }]
+    claim["related"] = [
+        {
+            "claim": {"reference": prior_entry["fullUrl"]},
+            "relationship": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship",
+                        "code": "prior",
+                    }
+                ]
+            },
+        }
+    ]
     if cancel_all:
-        claim["extension"] = [{"url": PAS + "extension-certificationType",
-                               "valueCodeableConcept": {"coding": [{"system": X12 + "1322", "code": "3"}]}}]
+        claim["extension"] = [
+            {
+                "url": PAS + "extension-certificationType",
+                "valueCodeableConcept": {"coding": [{"system": X12 + "1322", "code": "3"}]},
+            }
+        ]
     new_url = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, claim_id)}"
     others = [e for e in previous["entry"][1:] if e["resource"]["resourceType"] != "Claim"]
     bundle["entry"] = [{"fullUrl": new_url, "resource": claim}, prior_entry, *others]

@@ -24,7 +24,7 @@ from um_service.settings import REPO_ROOT, Settings
 SHARED = Path(os.environ.get("UM_SHARED_DIR", REPO_ROOT.parent / "shared"))
 EXAMPLES = SHARED / "examples" / "pas"
 FHIR_JSON = "application/fhir+json"
-TABLES = [t for t in reversed(models.Base.metadata.sorted_tables)]
+TABLES = list(reversed(models.Base.metadata.sorted_tables))
 
 
 @pytest.fixture(scope="session")

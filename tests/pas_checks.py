@@ -26,7 +26,8 @@ def assert_response_bundle(body: dict[str, Any], request: dict[str, Any] | None 
     assert_valid_fhir(body)
     assert body["resourceType"] == "Bundle"
     assert body["type"] == "collection"
-    assert body["identifier"] and body["timestamp"]
+    assert body["identifier"]
+    assert body["timestamp"]
     claim_response = body["entry"][0]["resource"]
     assert claim_response["resourceType"] == "ClaimResponse"
     assert claim_response["use"] == "preauthorization"

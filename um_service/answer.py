@@ -16,7 +16,9 @@ from .fhir.envelope import Limits
 from .fhir.pas_request import PasRequest, read_submit_request
 from .fhir.response import CaseView, ItemResult, claim_response
 
-_NOTED = frozenset({ReviewAction.NOT_CERTIFIED, ReviewAction.PARTIAL, ReviewAction.MODIFIED, ReviewAction.CONTACT_PAYER})
+_NOTED = frozenset(
+    {ReviewAction.NOT_CERTIFIED, ReviewAction.PARTIAL, ReviewAction.MODIFIED, ReviewAction.CONTACT_PAYER}
+)
 # A stored request was accepted once; reading it back must not trip over limits tightened since.
 _STORED = Limits(max_json_depth=10_000, max_bundle_entries=10**9, max_claim_items=10**9)
 
@@ -46,8 +48,15 @@ def item_results(items: list[CaseItem]) -> list[ItemResult]:
     return results
 
 
-def publish(session: Session, *, case: Case, request: PasRequest, items: list[CaseItem], now: datetime,
-            payer_system: str) -> Published:
+def publish(
+    session: Session,
+    *,
+    case: Case,
+    request: PasRequest,
+    items: list[CaseItem],
+    now: datetime,
+    payer_system: str,
+) -> Published:
     """Derive the ClaimResponse from the case's items and store it as the case's next version."""
     case.response_version += 1
     case.updated_at = now
@@ -62,7 +71,9 @@ def publish(session: Session, *, case: Case, request: PasRequest, items: list[Ca
     resource = claim_response(view, payer_system=payer_system)
     session.add(
         ClaimResponseVersion(
-            case_id=case.id, version=case.response_version, created_at=now,
+            case_id=case.id,
+            version=case.response_version,
+            created_at=now,
             claim_response=orjson.dumps(resource).decode(),
         )
     )

@@ -16,8 +16,14 @@ from .fhir.pas_request import PasRequest, RequestedItem
 from .fhir.response import response_bundle
 
 
-def new_item(case_id: str, requested: RequestedItem, action: ReviewAction, queue: str | None, reason: str,
-             context: RequestContext) -> CaseItem:
+def new_item(
+    case_id: str,
+    requested: RequestedItem,
+    action: ReviewAction,
+    queue: str | None,
+    reason: str,
+    context: RequestContext,
+) -> CaseItem:
     """A case item for a requested item."""
     system, code = (requested.product_codes or [("", "")])[0]
     return CaseItem(
@@ -49,12 +55,20 @@ def record_keys(session: Session, *, case: Case, request: PasRequest, submitter:
         session.add(CaseParty(case_id=case.id, role=role, system=system, value=value))
 
 
-def store_submission(session: Session, *, case: Case, request: PasRequest, items: list[CaseItem], kind: str,
-                     context: RequestContext) -> bytes:
+def store_submission(
+    session: Session,
+    *,
+    case: Case,
+    request: PasRequest,
+    items: list[CaseItem],
+    kind: str,
+    context: RequestContext,
+) -> bytes:
     """Publish the new ClaimResponse version and keep the request and its exact answer for retries."""
     session.flush()
-    published = answer.publish(session, case=case, request=request, items=items, now=context.now,
-                               payer_system=context.payer_system)
+    published = answer.publish(
+        session, case=case, request=request, items=items, now=context.now, payer_system=context.payer_system
+    )
     body = orjson.dumps(response_bundle(request, published.resource, base_url=context.base_url, now=context.now))
     submission = Submission(
         id=str(uuid.uuid4()),

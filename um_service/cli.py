@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
-from .settings import get_settings
+from .settings import REPO_ROOT, Settings, get_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,12 +25,19 @@ def main(argv: list[str] | None = None) -> int:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply every migration")
 
+    openapi = commands.add_parser("openapi", help="write the OpenAPI document (openapi/openapi.json)")
+    openapi.add_argument("--output", default=str(REPO_ROOT / "openapi" / "openapi.json"))
+
     args = parser.parse_args(argv)
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     if args.command == "db":
         return _upgrade()
+    if args.command == "openapi":
+        Path(args.output).write_text(openapi_document())
+        print(f"wrote {args.output}", file=sys.stderr)
+        return 0
     if args.command == "serve":
         if not args.no_upgrade:
             _upgrade()
@@ -46,6 +54,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def openapi_document() -> str:
+    """The service's OpenAPI document as committed: stable key order, two-space indent, final newline."""
+    import json
+
+    from .app import create_app
+
+    app = create_app(Settings(database_url="sqlite://"))
+    return json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
 
 
 def _upgrade() -> int:

@@ -40,8 +40,11 @@ def inquire(session: Session, *, raw: bytes, context: RequestContext) -> dict[st
             continue
         resource, _ = current
         bundle = inquiry_response_bundle(
-            answer.latest_request(session, case), resource, inquiry_identifier=inquiry.bundle_identifier,
-            base_url=context.base_url, now=context.now,
+            answer.latest_request(session, case),
+            resource,
+            inquiry_identifier=inquiry.bundle_identifier,
+            base_url=context.base_url,
+            now=context.now,
         )
         returns.append({"name": "return", "resource": bundle})
     parameters: dict[str, Any] = {"resourceType": "Parameters"}

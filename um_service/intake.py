@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import audit, decision, refusal, updates
-from .case_records import new_item, record_keys, store_submission
 from .case import Priority, due_at, new_preauth_ref, status_from_items
+from .case_records import new_item, record_keys, store_submission
 from .context import RequestContext
 from .db import repository
 from .db.models import Case
@@ -31,9 +31,7 @@ def submit(session: Session, *, raw: bytes, context: RequestContext) -> bytes:
     """Handle a $submit body and return the PAS response body (raises InvalidRequest for 4xx)."""
     request = read_submit_request(raw, limits=context.limits)
     for attempt in range(1, _ATTEMPTS + 1):
-        earlier = repository.find_submission(
-            session, submitter=context.submitter, content_hash=request.content_hash
-        )
+        earlier = repository.find_submission(session, submitter=context.submitter, content_hash=request.content_hash)
         if earlier is not None:
             log.info("replayed submission", extra={"case_id": earlier.case_id, "submission_id": earlier.id})
             return earlier.response_body.encode()
@@ -54,26 +52,38 @@ def submit(session: Session, *, raw: bytes, context: RequestContext) -> bytes:
 
 
 def _open_case(session: Session, *, request: PasRequest, context: RequestContext) -> bytes:
-    owners = repository.case_ids_with_identifiers(
-        session, submitter=context.submitter, identifiers=request.identifiers
-    )
+    owners = repository.case_ids_with_identifiers(session, submitter=context.submitter, identifiers=request.identifiers)
     if owners:
         owner = repository.get_case(session, sorted(owners)[0])
         ref = owner.preauth_ref if owner else "another request"
         return refusal.refuse(
-            session, request=request, caller=context, reason=RejectReason.INPUT_ERRORS,
-            followup=FollowupAction.CORRECT_AND_RESUBMIT, path="Bundle.entry[0].resource.identifier",
+            session,
+            request=request,
+            caller=context,
+            reason=RejectReason.INPUT_ERRORS,
+            followup=FollowupAction.CORRECT_AND_RESUBMIT,
+            path="Bundle.entry[0].resource.identifier",
             case_id=owner.id if owner else None,
-            message=(f"This request's identifier was already used for a different request ({ref}). A new request "
-                     "needs a new identifier; to change that request, send a Claim Update naming it in "
-                     "Claim.related."),
+            message=(
+                f"This request's identifier was already used for a different request ({ref}). A new request "
+                "needs a new identifier; to change that request, send a Claim Update naming it in "
+                "Claim.related."
+            ),
         )
-    if request.cancels_all:
+    cancelled = [str(i.sequence) for i in request.items if i.cancelled]
+    if request.cancels_all or cancelled:
+        what = (
+            "This cancels a request" if request.cancels_all else f"Item(s) {', '.join(cancelled)} are marked cancelled"
+        )
         return refusal.refuse(
-            session, request=request, caller=context, reason=RejectReason.AUTHORIZATION_NOT_FOUND,
-            followup=FollowupAction.CORRECT_AND_RESUBMIT, path="Bundle.entry[0].resource.related",
-            message="This cancels a request but does not name it: a cancellation is a Claim Update whose "
-                    "Claim.related points at the request to cancel.",
+            session,
+            request=request,
+            caller=context,
+            reason=RejectReason.AUTHORIZATION_NOT_FOUND,
+            followup=FollowupAction.CORRECT_AND_RESUBMIT,
+            path="Bundle.entry[0].resource.related",
+            message=f"{what} but no prior request is named: a cancellation is a Claim Update whose "
+            "Claim.related points at the request it changes (PAS 2.2).",
         )
     priority = Priority.EXPEDITED if request.expedited else Priority.STANDARD
     case = Case(
@@ -83,8 +93,12 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
         status="received",
         priority=priority.value,
         received_at=context.now,
-        due_at=due_at(context.now, priority, expedited_hours=context.expedited_hours,
-                      standard_days=context.standard_days),
+        due_at=due_at(
+            context.now,
+            priority,
+            expedited_hours=context.expedited_hours,
+            standard_days=context.standard_days,
+        ),
         updated_at=context.now,
         response_version=0,
     )
@@ -96,15 +110,21 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
     for requested in request.items:
         outcome = outcomes.get(requested.sequence)
         if outcome is None:
-            items.append(new_item(case.id, requested, ReviewAction.CANCELLED, None, "Cancelled by the provider.",
-                                  context))
+            items.append(
+                new_item(case.id, requested, ReviewAction.CANCELLED, None, "Cancelled by the provider.", context)
+            )
         else:
             items.append(new_item(case.id, requested, outcome.action, outcome.queue, outcome.reason, context))
     session.add_all(items)
     case.status = status_from_items(ReviewAction(i.review_action) for i in items).value
     body = store_submission(session, case=case, request=request, items=items, kind="initial", context=context)
     audit.record(
-        session, case_id=case.id, actor=context.submitter, role="provider", action="submitted", at=context.now,
+        session,
+        case_id=case.id,
+        actor=context.submitter,
+        role="provider",
+        action="submitted",
+        at=context.now,
         reason=f"PAS request received with {len(items)} item(s); case {case.status}.",
         detail={"items": {i.sequence: i.review_action for i in items}, "priority": case.priority},
     )

@@ -79,10 +79,9 @@ def _identifier_clause(token: Token, payer_system: str) -> Any:
         matches = matches.where(CaseIdentifier.system == system)
     if value is not None:
         matches = matches.where(CaseIdentifier.value == value)
-    clause = Case.id.in_(matches)
     if value is not None and system in (None, payer_system):
-        clause = or_(clause, Case.preauth_ref == value)
-    return clause
+        return or_(Case.id.in_(matches), Case.preauth_ref == value)
+    return Case.id.in_(matches)
 
 
 def _patient_clause(token: Token) -> Any:

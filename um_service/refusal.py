@@ -31,8 +31,7 @@ def refuse(
     refusal_id = str(uuid.uuid4())
     refusal = Refusal(reason, followup, message, path)
     body = orjson.dumps(
-        error_response_bundle(request, refusal_id=refusal_id, refusal=refusal, base_url=caller.base_url,
-                              now=caller.now)
+        error_response_bundle(request, refusal_id=refusal_id, refusal=refusal, base_url=caller.base_url, now=caller.now)
     )
     session.add(
         RefusalRow(
@@ -46,6 +45,14 @@ def refuse(
             response_body=body.decode(),
         )
     )
-    audit.record(session, case_id=case_id, actor=caller.submitter, role="provider", action="refused",
-                 reason=message, at=caller.now, detail={"refusal_id": refusal_id, "x12_reason": reason.value})
+    audit.record(
+        session,
+        case_id=case_id,
+        actor=caller.submitter,
+        role="provider",
+        action="refused",
+        reason=message,
+        at=caller.now,
+        detail={"refusal_id": refusal_id, "x12_reason": reason.value},
+    )
     return body

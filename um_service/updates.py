@@ -31,33 +31,60 @@ def apply(session: Session, *, request: PasRequest, context: RequestContext) -> 
         session, submitter=context.submitter, identifiers=identifier_pairs(prior)
     )
     if not owners:
-        return _refuse(session, request, context, RejectReason.AUTHORIZATION_NOT_FOUND,
-                       "This update names a prior request we never received from you. Send it as a new request.")
+        return _refuse(
+            session,
+            request,
+            context,
+            RejectReason.AUTHORIZATION_NOT_FOUND,
+            "This update names a prior request we never received from you. Send it as a new request.",
+        )
     if len(owners) > 1:
-        return _refuse(session, request, context, RejectReason.INPUT_ERRORS,
-                       "The prior Claim's identifiers belong to more than one of your requests; name one.")
+        return _refuse(
+            session,
+            request,
+            context,
+            RejectReason.INPUT_ERRORS,
+            "The prior Claim's identifiers belong to more than one of your requests; name one.",
+        )
     case = repository.get_case(session, owners.pop(), lock=True)
     assert case is not None
     problem = _why_not(session, case, request, context)
     if problem is not None:
         reason, followup, message = problem
-        return refusal.refuse(session, request=request, caller=context, reason=reason, followup=followup,
-                              message=message, path=_PATH, case_id=case.id)
+        return refusal.refuse(
+            session,
+            request=request,
+            caller=context,
+            reason=reason,
+            followup=followup,
+            message=message,
+            path=_PATH,
+            case_id=case.id,
+        )
     existing = {item.sequence: item for item in repository.items_of(session, case.id)}
     missing = sorted(set(existing) - {item.sequence for item in request.items})
     if missing:
         listed = ", ".join(str(s) for s in missing)
         return refusal.refuse(
-            session, request=request, caller=context, reason=RejectReason.INPUT_ERRORS,
-            followup=FollowupAction.CORRECT_AND_RESUBMIT, path="Bundle.entry[0].resource.item", case_id=case.id,
+            session,
+            request=request,
+            caller=context,
+            reason=RejectReason.INPUT_ERRORS,
+            followup=FollowupAction.CORRECT_AND_RESUBMIT,
+            path="Bundle.entry[0].resource.item",
+            case_id=case.id,
             message=f"An update repeats every item sent before, with the same sequence (PAS); item(s) {listed} "
-                    "are missing. Mark an item cancelled rather than leaving it out.",
+            "are missing. Mark an item cancelled rather than leaving it out.",
         )
     changes = _apply_items(session, case, request, existing, context)
     if request.expedited and case.priority != Priority.EXPEDITED:
         case.priority = Priority.EXPEDITED.value
-        expedited_due = due_at(context.now, Priority.EXPEDITED, expedited_hours=context.expedited_hours,
-                               standard_days=context.standard_days)
+        expedited_due = due_at(
+            context.now,
+            Priority.EXPEDITED,
+            expedited_hours=context.expedited_hours,
+            standard_days=context.standard_days,
+        )
         case.due_at = min(case.due_at, expedited_due)
     record_keys(session, case=case, request=request, submitter=context.submitter)
     items = sorted(existing.values(), key=lambda i: i.sequence)
@@ -66,46 +93,67 @@ def apply(session: Session, *, request: PasRequest, context: RequestContext) -> 
     body = store_submission(session, case=case, request=request, items=items, kind=kind, context=context)
     summary = "; ".join(f"item {seq} {what}" for seq, what in changes) or "no item changed"
     audit.record(
-        session, case_id=case.id, actor=context.submitter, role="provider",
-        action="cancelled" if request.cancels_all else "updated", at=context.now,
+        session,
+        case_id=case.id,
+        actor=context.submitter,
+        role="provider",
+        action="cancelled" if request.cancels_all else "updated",
+        at=context.now,
         reason=f"PAS Claim Update: {summary}; case {case.status}.",
         detail={"changes": [{"sequence": seq, "change": what} for seq, what in changes]},
     )
     return body
 
 
-def _why_not(session: Session, case: Case, request: PasRequest,
-             context: RequestContext) -> tuple[RejectReason, FollowupAction, str] | None:
+def _why_not(
+    session: Session, case: Case, request: PasRequest, context: RequestContext
+) -> tuple[RejectReason, FollowupAction, str] | None:
     if case.status == CaseStatus.CANCELLED:
-        return (RejectReason.INPUT_ERRORS, FollowupAction.RESUBMISSION_NOT_ALLOWED,
-                f"Request {case.preauth_ref} was cancelled; it cannot be updated. Send a new request.")
+        return (
+            RejectReason.INPUT_ERRORS,
+            FollowupAction.RESUBMISSION_NOT_ALLOWED,
+            f"Request {case.preauth_ref} was cancelled; it cannot be updated. Send a new request.",
+        )
     assert request.prior is not None
     prior_hash = claim_hash(request.prior.resource)
     latest = repository.get_submission(session, case.latest_submission_id or "")
     if latest is None or prior_hash != latest.claim_hash:
         if prior_hash in repository.claim_hashes_of(session, case.id):
-            return (RejectReason.INPUT_ERRORS, FollowupAction.CORRECT_AND_RESUBMIT,
-                    f"This update is based on an earlier version of request {case.preauth_ref}, not the latest "
-                    "one we hold; base it on the latest version and send it again.")
-        return (RejectReason.AUTHORIZATION_NOT_FOUND, FollowupAction.CORRECT_AND_RESUBMIT,
-                f"The prior Claim included in this update is not a version of request {case.preauth_ref} we "
-                "received; include the Claim exactly as last sent.")
+            return (
+                RejectReason.INPUT_ERRORS,
+                FollowupAction.CORRECT_AND_RESUBMIT,
+                f"This update is based on an earlier version of request {case.preauth_ref}, not the latest "
+                "one we hold; base it on the latest version and send it again.",
+            )
+        return (
+            RejectReason.AUTHORIZATION_NOT_FOUND,
+            FollowupAction.CORRECT_AND_RESUBMIT,
+            f"The prior Claim included in this update is not a version of request {case.preauth_ref} we "
+            "received; include the Claim exactly as last sent.",
+        )
     others = repository.case_ids_with_identifiers(
         session, submitter=context.submitter, identifiers=request.identifiers
     ) - {case.id}
     if others:
-        return (RejectReason.INPUT_ERRORS, FollowupAction.CORRECT_AND_RESUBMIT,
-                "This update's identifier already belongs to another of your requests.")
+        return (
+            RejectReason.INPUT_ERRORS,
+            FollowupAction.CORRECT_AND_RESUBMIT,
+            "This update's identifier already belongs to another of your requests.",
+        )
     recorded = {value for role, _, value in repository.parties_of(session, case.id) if role == "member"}
     if recorded and request.parties.member_ids and not recorded & request.parties.member_ids:
-        return (RejectReason.INPUT_ERRORS, FollowupAction.CORRECT_AND_RESUBMIT,
-                f"This update names a different member than request {case.preauth_ref}; send a new request for "
-                "that member.")
+        return (
+            RejectReason.INPUT_ERRORS,
+            FollowupAction.CORRECT_AND_RESUBMIT,
+            f"This update names a different member than request {case.preauth_ref}; send a new request for "
+            "that member.",
+        )
     return None
 
 
-def _apply_items(session: Session, case: Case, request: PasRequest, existing: dict[int, CaseItem],
-                 context: RequestContext) -> list[tuple[int, str]]:
+def _apply_items(
+    session: Session, case: Case, request: PasRequest, existing: dict[int, CaseItem], context: RequestContext
+) -> list[tuple[int, str]]:
     """Cancel, add or re-decide items; return (sequence, what happened) for each one that changed."""
     outcomes = decision.decide(request)
     changes: list[tuple[int, str]] = []
@@ -113,8 +161,7 @@ def _apply_items(session: Session, case: Case, request: PasRequest, existing: di
         row = existing.get(requested.sequence)
         if request.cancels_all or requested.cancelled:
             if row is None:
-                row = new_item(case.id, requested, ReviewAction.CANCELLED, None, "Cancelled by the provider.",
-                                      context)
+                row = new_item(case.id, requested, ReviewAction.CANCELLED, None, "Cancelled by the provider.", context)
                 session.add(row)
                 existing[requested.sequence] = row
                 changes.append((requested.sequence, "added cancelled"))
@@ -142,7 +189,15 @@ def _apply_items(session: Session, case: Case, request: PasRequest, existing: di
     return changes
 
 
-def _refuse(session: Session, request: PasRequest, context: RequestContext, reason: RejectReason,
-            message: str) -> bytes:
-    return refusal.refuse(session, request=request, caller=context, reason=reason,
-                          followup=FollowupAction.CORRECT_AND_RESUBMIT, message=message, path=_PATH)
+def _refuse(
+    session: Session, request: PasRequest, context: RequestContext, reason: RejectReason, message: str
+) -> bytes:
+    return refusal.refuse(
+        session,
+        request=request,
+        caller=context,
+        reason=reason,
+        followup=FollowupAction.CORRECT_AND_RESUBMIT,
+        message=message,
+        path=_PATH,
+    )

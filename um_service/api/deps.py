@@ -69,8 +69,15 @@ async def _fhir_body(request: Request, settings: SettingsDep) -> bytes:
     media_type, _, params = content_type.partition(";")
     if media_type.strip().lower() not in _FHIR_JSON_TYPES:
         got = repr(content_type) if content_type else "no Content-Type"
-        raise FhirError(415, [Problem("not-supported", f"Send application/fhir+json; got {got}. This server speaks "
-                                      "FHIR JSON only.")])
+        raise FhirError(
+            415,
+            [
+                Problem(
+                    "not-supported",
+                    f"Send application/fhir+json; got {got}. This server speaks FHIR JSON only.",
+                )
+            ],
+        )
     charset = params.strip().lower()
     if charset.startswith("charset=") and charset.split("=", 1)[1].strip('"') not in ("utf-8", "utf8"):
         raise FhirError(415, [Problem("not-supported", "FHIR JSON is UTF-8; send charset=utf-8 or none.")])
@@ -101,15 +108,29 @@ def _fhir_accept(request: Request) -> None:
     """Refuse (406) a caller that accepts only formats we do not produce (e.g. FHIR XML)."""
     fmt = request.query_params.get("_format")
     if fmt is not None and fmt not in ("json", *_JSON_ANSWERS[2:]):
-        raise FhirError(406, [Problem("not-supported", f"_format {fmt!r} is not offered; this server answers "
-                                      "application/fhir+json.")])
+        raise FhirError(
+            406,
+            [
+                Problem(
+                    "not-supported",
+                    f"_format {fmt!r} is not offered; this server answers application/fhir+json.",
+                )
+            ],
+        )
     accept = request.headers.get("accept")
     if not accept:
         return
     offered = [part.split(";", 1)[0].strip().lower() for part in accept.split(",")]
     if not any(media in _JSON_ANSWERS for media in offered):
-        raise FhirError(406, [Problem("not-supported", f"Accept {accept!r} excludes application/fhir+json, the "
-                                      "only format this server answers in.")])
+        raise FhirError(
+            406,
+            [
+                Problem(
+                    "not-supported",
+                    f"Accept {accept!r} excludes application/fhir+json, the only format this server answers in.",
+                )
+            ],
+        )
 
 
 FhirAccept = Depends(_fhir_accept)

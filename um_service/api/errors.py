@@ -20,8 +20,17 @@ FHIR_JSON = "application/fhir+json"
 FHIR_PREFIX = "/fhir"
 
 _ISSUE_CODE_BY_STATUS = {
-    400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 406: "not-supported",
-    409: "conflict", 412: "conflict", 413: "too-costly", 415: "not-supported", 422: "processing",
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    409: "conflict",
+    412: "conflict",
+    413: "too-costly",
+    415: "not-supported",
+    422: "processing",
 }
 
 

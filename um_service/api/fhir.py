@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from urllib.parse import urlencode
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -20,10 +20,15 @@ from .errors import FHIR_JSON, fhir_response
 
 router = APIRouter(prefix="/fhir", tags=["FHIR (PAS 2.2)"], dependencies=[FhirAccept])
 
-_OUTCOME = {"description": "OperationOutcome saying what is wrong and where",
-            "content": {FHIR_JSON: {"schema": {"type": "object"}}}}
+_OUTCOME = {
+    "description": "OperationOutcome saying what is wrong and where",
+    "content": {FHIR_JSON: {"schema": {"type": "object"}}},
+}
 _BUNDLE_BODY: dict[str, Any] = {
-    "requestBody": {"required": True, "content": {FHIR_JSON: {"schema": {"type": "object", "title": "Bundle"}}}}
+    "requestBody": {
+        "required": True,
+        "content": {FHIR_JSON: {"schema": {"type": "object", "title": "Bundle"}}},
+    }
 }
 
 
@@ -41,8 +46,11 @@ def _software_version() -> str:
 @router.get("/metadata", response_class=Response, responses={200: _fhir("CapabilityStatement")})
 def metadata(request: Request, settings: SettingsDep) -> Response:
     """The CapabilityStatement: FHIR 4.0.1, the PAS operations, and the ClaimResponse read and searches."""
-    statement = capability_statement(base_url=fhir_base_url(request, settings), software_version=_software_version(),
-                                     published=request.app.state.started)
+    statement = capability_statement(
+        base_url=fhir_base_url(request, settings),
+        software_version=_software_version(),
+        published=request.app.state.started,
+    )
     return fhir_response(200, statement)
 
 
@@ -52,7 +60,11 @@ def metadata(request: Request, settings: SettingsDep) -> Response:
     openapi_extra=_BUNDLE_BODY,
     responses={
         200: _fhir("PAS Response Bundle (ClaimResponse first); outcome 'error' for a business refusal"),
-        400: _OUTCOME, 406: _OUTCOME, 413: _OUTCOME, 415: _OUTCOME, 422: _OUTCOME,
+        400: _OUTCOME,
+        406: _OUTCOME,
+        413: _OUTCOME,
+        415: _OUTCOME,
+        422: _OUTCOME,
     },
 )
 def submit(body: FhirBody, database: DatabaseDep, context: ContextDep) -> Response:
@@ -68,7 +80,11 @@ def submit(body: FhirBody, database: DatabaseDep, context: ContextDep) -> Respon
     openapi_extra=_BUNDLE_BODY,
     responses={
         200: _fhir("Parameters with one 'return' PAS Inquiry Response Bundle per matching request"),
-        400: _OUTCOME, 406: _OUTCOME, 413: _OUTCOME, 415: _OUTCOME, 422: _OUTCOME,
+        400: _OUTCOME,
+        406: _OUTCOME,
+        413: _OUTCOME,
+        415: _OUTCOME,
+        422: _OUTCOME,
     },
 )
 def inquire(body: FhirBody, database: DatabaseDep, context: ContextDep) -> Response:
@@ -81,8 +97,11 @@ def inquire(body: FhirBody, database: DatabaseDep, context: ContextDep) -> Respo
 @router.get(
     "/ClaimResponse/{claim_response_id}",
     response_class=Response,
-    responses={200: _fhir("The current ClaimResponse"), 304: {"description": "Not modified (If-None-Match)"},
-               404: _OUTCOME},
+    responses={
+        200: _fhir("The current ClaimResponse"),
+        304: {"description": "Not modified (If-None-Match)"},
+        404: _OUTCOME,
+    },
 )
 def read_claim_response(claim_response_id: str, request: Request, database: DatabaseDep) -> Response:
     """Read the current ClaimResponse of a request; the ETag is its version."""
@@ -103,16 +122,21 @@ _SEARCH_PARAMS = frozenset({"identifier", "patient.identifier", "status", "_coun
 @router.get(
     "/ClaimResponse",
     response_class=Response,
-    responses={200: _fhir("searchset Bundle of current ClaimResponses"), 304: {"description": "Not modified"},
-               400: _OUTCOME},
+    responses={
+        200: _fhir("searchset Bundle of current ClaimResponses"),
+        304: {"description": "Not modified"},
+        400: _OUTCOME,
+    },
 )
 def search_claim_responses(
     request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
     identifier: Annotated[list[str] | None, Query(description="system|value of Claim.identifier or preAuthRef")] = None,
-    patient_identifier: Annotated[list[str] | None, Query(alias="patient.identifier",
-                                                          description="system|value of a patient or member id")] = None,
+    patient_identifier: Annotated[
+        list[str] | None,
+        Query(alias="patient.identifier", description="system|value of a patient or member id"),
+    ] = None,
     status: Annotated[list[str] | None, Query()] = None,
     count: Annotated[int, Query(alias="_count", ge=0, le=100)] = 20,
     offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
@@ -120,13 +144,24 @@ def search_claim_responses(
     """Search the current ClaimResponses by identifier, patient.identifier and status (for portals that poll)."""
     unknown = sorted(set(request.query_params.keys()) - _SEARCH_PARAMS)
     if unknown:
-        raise FhirError(400, [Problem("not-supported", f"Unsupported search parameter {name!r}; supported: "
-                                      f"{', '.join(sorted(_SEARCH_PARAMS))}.", name) for name in unknown])
+        raise FhirError(
+            400,
+            [
+                Problem(
+                    "not-supported",
+                    f"Unsupported search parameter {name!r}; supported: {', '.join(sorted(_SEARCH_PARAMS))}.",
+                    name,
+                )
+                for name in unknown
+            ],
+        )
     with database.transaction() as session:
         total, found = portal.search(
             session,
             identifiers=[[portal.parse_token(v) for v in value.split(",")] for value in identifier or []],
-            patient_identifiers=[[portal.parse_token(v) for v in value.split(",")] for value in patient_identifier or []],
+            patient_identifiers=[
+                [portal.parse_token(v) for v in value.split(",")] for value in patient_identifier or []
+            ],
             statuses=[s for value in status or [] for s in value.split(",")],
             payer_system=settings.payer_identifier_system,
             count=count,
@@ -141,8 +176,11 @@ def search_claim_responses(
         "total": total,
         "link": [{"relation": "self", "url": self_link}],
         "entry": [
-            {"fullUrl": f"{base}/ClaimResponse/{c.resource['id']}", "resource": c.resource,
-             "search": {"mode": "match"}}
+            {
+                "fullUrl": f"{base}/ClaimResponse/{c.resource['id']}",
+                "resource": c.resource,
+                "search": {"mode": "match"},
+            }
             for c in found
         ],
     }

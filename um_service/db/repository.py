@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from .models import Case, CaseIdentifier, CaseItem, CaseParty, ClaimResponseVersion, Submission
@@ -25,17 +25,13 @@ def case_ids_with_identifiers(session: Session, *, submitter: str, identifiers: 
     if not pairs:
         return set()
     clauses = [(CaseIdentifier.system == system) & (CaseIdentifier.value == value) for system, value in pairs]
-    rows = session.scalars(
-        select(CaseIdentifier.case_id).where(CaseIdentifier.submitter == submitter, or_(*clauses))
-    )
+    rows = session.scalars(select(CaseIdentifier.case_id).where(CaseIdentifier.submitter == submitter, or_(*clauses)))
     return set(rows)
 
 
 def identifiers_of(session: Session, case_id: str) -> set[Identifier]:
     """The Claim identifiers a case is known by."""
-    rows = session.execute(
-        select(CaseIdentifier.system, CaseIdentifier.value).where(CaseIdentifier.case_id == case_id)
-    )
+    rows = session.execute(select(CaseIdentifier.system, CaseIdentifier.value).where(CaseIdentifier.case_id == case_id))
     return {(system, value) for system, value in rows}
 
 
@@ -84,7 +80,7 @@ def case_ids_with_party(
     session: Session, *, role: str, values: Iterable[str] = (), pairs: Iterable[Identifier] = ()
 ) -> set[str]:
     """Cases having a party of `role` with one of these values (member ids) or (system, value) pairs."""
-    clauses = []
+    clauses: list[ColumnElement[bool]] = []
     value_list = list(values)
     if value_list:
         clauses.append(CaseParty.value.in_(value_list))
@@ -95,8 +91,9 @@ def case_ids_with_party(
     return set(session.scalars(select(CaseParty.case_id).where(CaseParty.role == role, or_(*clauses))))
 
 
-def case_ids_with_identifier_values(session: Session, *, identifiers: Iterable[Identifier],
-                                    references: Iterable[str]) -> set[str]:
+def case_ids_with_identifier_values(
+    session: Session, *, identifiers: Iterable[Identifier], references: Iterable[str]
+) -> set[str]:
     """Cases known by any of these Claim identifiers (any submitter) or whose preauth reference is listed."""
     found: set[str] = set()
     pairs = list(identifiers)

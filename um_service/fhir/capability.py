@@ -18,7 +18,10 @@ def capability_statement(*, base_url: str, software_version: str, published: str
         "publisher": "um-service",
         "kind": "instance",
         "software": {"name": "um-service", "version": software_version},
-        "implementation": {"description": "Payer-side prior authorization (Da Vinci PAS 2.2)", "url": base_url},
+        "implementation": {
+            "description": "Payer-side prior authorization (Da Vinci PAS 2.2)",
+            "url": base_url,
+        },
         "fhirVersion": "4.0.1",
         "format": [FHIR_JSON, "json"],
         "rest": [
@@ -30,12 +33,18 @@ def capability_statement(*, base_url: str, software_version: str, published: str
                     {
                         "type": "Claim",
                         "operation": [
-                            {"name": "submit", "definition": OPERATION_SUBMIT,
-                             "documentation": "Submit a PAS Request Bundle (initial request, Claim Update or "
-                             "cancellation); answered with a PAS Response Bundle."},
-                            {"name": "inquire", "definition": OPERATION_INQUIRE,
-                             "documentation": "Inquire about earlier requests with a PAS Inquiry Request Bundle; "
-                             "answered with Parameters holding one PAS Inquiry Response Bundle per match."},
+                            {
+                                "name": "submit",
+                                "definition": OPERATION_SUBMIT,
+                                "documentation": "Submit a PAS Request Bundle (initial request, Claim Update or "
+                                "cancellation); answered with a PAS Response Bundle.",
+                            },
+                            {
+                                "name": "inquire",
+                                "definition": OPERATION_INQUIRE,
+                                "documentation": "Inquire about earlier requests with a PAS Inquiry Request Bundle; "
+                                "answered with Parameters holding one PAS Inquiry Response Bundle per match.",
+                            },
                         ],
                     },
                     {
@@ -45,10 +54,16 @@ def capability_statement(*, base_url: str, software_version: str, published: str
                         "readHistory": False,
                         "conditionalRead": "not-match",
                         "searchParam": [
-                            {"name": "identifier", "type": "token",
-                             "documentation": "The request's Claim.identifier, or our preAuthRef."},
-                            {"name": "patient", "type": "reference",
-                             "documentation": "Only the chained form patient.identifier (patient or member id)."},
+                            {
+                                "name": "identifier",
+                                "type": "token",
+                                "documentation": "The request's Claim.identifier, or our preAuthRef.",
+                            },
+                            {
+                                "name": "patient",
+                                "type": "reference",
+                                "documentation": "Only the chained form patient.identifier (patient or member id).",
+                            },
                             {"name": "status", "type": "token"},
                             {"name": "_count", "type": "number"},
                         ],

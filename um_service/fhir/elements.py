@@ -70,7 +70,9 @@ def typed_identifier_values(resource: Any, type_code: str) -> set[str]:
     values = set()
     for identifier in as_list(as_dict(resource).get("identifier")):
         identifier = as_dict(identifier)
-        type_codes = {code for system, code in codings(identifier.get("type")) if system in ("", SYSTEM_IDENTIFIER_TYPE)}
+        type_codes = {
+            code for system, code in codings(identifier.get("type")) if system in ("", SYSTEM_IDENTIFIER_TYPE)
+        }
         if type_code in type_codes and isinstance(identifier.get("value"), str):
             values.add(identifier["value"])
     return values

@@ -52,8 +52,13 @@ def read_bundle(raw: bytes, *, limits: Limits, what: str) -> Reading:
     if len(entries) > limits.max_bundle_entries:
         raise InvalidRequest(
             422,
-            [Problem("too-costly", f"The Bundle has {len(entries)} entries; this server accepts at most "
-                     f"{limits.max_bundle_entries}.", "Bundle.entry")],
+            [
+                Problem(
+                    "too-costly",
+                    f"The Bundle has {len(entries)} entries; this server accepts at most {limits.max_bundle_entries}.",
+                    "Bundle.entry",
+                )
+            ],
         )
     reading = Reading(document, BundleIndex.of(document), schema.check_bundle(document), [])
     reading.profile += _envelope_problems(document, what)
@@ -75,7 +80,9 @@ def _envelope_problems(bundle: dict[str, Any], what: str) -> list[Problem]:
     if bundle.get("type") != "collection":
         problems.append(Problem("value", f"A {what} has Bundle.type 'collection'.", "Bundle.type"))
     if not bundle.get("identifier"):
-        problems.append(Problem("required", f"A {what} carries the sender's transaction identifier.", "Bundle.identifier"))
+        problems.append(
+            Problem("required", f"A {what} carries the sender's transaction identifier.", "Bundle.identifier")
+        )
     if not bundle.get("timestamp"):
         problems.append(Problem("required", f"A {what} carries a timestamp.", "Bundle.timestamp"))
     entries = as_list(bundle.get("entry"))
@@ -94,8 +101,13 @@ def _envelope_problems(bundle: dict[str, Any], what: str) -> list[Problem]:
         if not url:
             problems.append(Problem("required", "Every entry has a fullUrl.", f"{where}.fullUrl"))
         elif url in seen_urls:
-            problems.append(Problem("duplicate", f"fullUrl '{url}' already appears at entry {seen_urls[url]}.",
-                                    f"{where}.fullUrl"))
+            problems.append(
+                Problem(
+                    "duplicate",
+                    f"fullUrl '{url}' already appears at entry {seen_urls[url]}.",
+                    f"{where}.fullUrl",
+                )
+            )
         else:
             seen_urls[str(url)] = position
         resource = entry.get("resource")
@@ -105,8 +117,13 @@ def _envelope_problems(bundle: dict[str, Any], what: str) -> list[Problem]:
         if resource.get("id"):
             key = f"{resource.get('resourceType')}/{resource.get('id')}"
             if key in seen_ids:
-                problems.append(Problem("duplicate", f"{key} is present twice (also at entry {seen_ids[key]}).",
-                                        f"{where}.resource"))
+                problems.append(
+                    Problem(
+                        "duplicate",
+                        f"{key} is present twice (also at entry {seen_ids[key]}).",
+                        f"{where}.resource",
+                    )
+                )
             else:
                 seen_ids[key] = position
         problems += _unknown_modifiers(resource, f"{where}.resource")
@@ -123,10 +140,18 @@ def _unknown_modifiers(resource: dict[str, Any], where: str) -> list[Problem]:
             for position, ext in enumerate(as_list(node.get("modifierExtension"))):
                 url = as_dict(ext).get("url")
                 if url not in KNOWN_MODIFIER_EXTENSIONS:
-                    problems.append(Problem("not-supported", f"Unknown modifier extension '{url}'.",
-                                            f"{path}.modifierExtension[{position}]"))
-            stack.extend((child, f"{path}.{key}") for key, child in node.items()
-                         if key != "modifierExtension" and isinstance(child, (dict, list)))
+                    problems.append(
+                        Problem(
+                            "not-supported",
+                            f"Unknown modifier extension '{url}'.",
+                            f"{path}.modifierExtension[{position}]",
+                        )
+                    )
+            stack.extend(
+                (child, f"{path}.{key}")
+                for key, child in node.items()
+                if key != "modifierExtension" and isinstance(child, (dict, list))
+            )
         elif isinstance(node, list):
             stack.extend((child, f"{path}[{i}]") for i, child in enumerate(node) if isinstance(child, (dict, list)))
     return problems

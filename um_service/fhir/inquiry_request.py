@@ -45,8 +45,13 @@ def read_inquiry_request(raw: bytes, *, limits: Limits) -> InquiryRequest:
     where = "Bundle.entry[0].resource"
     if not entries or entries[0].index != 0 or entries[0].resource_type != "Claim":
         if entries and entries[0].index == 0:
-            reading.profile.append(Problem("structure", "The first entry must be the PAS Claim Inquiry; found "
-                                           f"{entries[0].resource_type!r}.", where))
+            reading.profile.append(
+                Problem(
+                    "structure",
+                    f"The first entry must be the PAS Claim Inquiry; found {entries[0].resource_type!r}.",
+                    where,
+                )
+            )
         reading.fail_if_problems()
         raise AssertionError("unreachable: a missing Claim is always a problem")
     claim_entry = entries[0]
@@ -59,18 +64,34 @@ def read_inquiry_request(raw: bytes, *, limits: Limits) -> InquiryRequest:
         if not element:
             problems.append(Problem("required", f"An inquiry names the {field} (Claim.{field}).", f"{where}.{field}"))
         elif reading.index.resolve_in(element, from_entry=claim_entry) is None:
-            problems.append(Problem("not-found", f"Claim.{field} does not resolve to a resource in the Bundle.",
-                                    f"{where}.{field}"))
+            problems.append(
+                Problem(
+                    "not-found",
+                    f"Claim.{field} does not resolve to a resource in the Bundle.",
+                    f"{where}.{field}",
+                )
+            )
     parties, party_problems = read_parties(reading.index, claim_entry, where, require_coverage=False)
     problems += party_problems
     if parties is not None:
         # PAS 6: the payer SHALL require the member id and the provider's identifier (NPI).
         if not parties.member_ids:
-            problems.append(Problem("required", "An inquiry must carry the member id (a Coverage or Patient "
-                                    "identifier of type MB, or Coverage.subscriberId).", f"{where}.patient"))
+            problems.append(
+                Problem(
+                    "required",
+                    "An inquiry must carry the member id (a Coverage or Patient "
+                    "identifier of type MB, or Coverage.subscriberId).",
+                    f"{where}.patient",
+                )
+            )
         if not parties.provider_ids:
-            problems.append(Problem("required", "An inquiry must identify the requesting provider (e.g. NPI).",
-                                    f"{where}.provider"))
+            problems.append(
+                Problem(
+                    "required",
+                    "An inquiry must identify the requesting provider (e.g. NPI).",
+                    f"{where}.provider",
+                )
+            )
     reading.fail_if_problems()
     assert parties is not None
     numbers = set()

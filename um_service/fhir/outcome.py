@@ -24,7 +24,11 @@ class Problem:
 
     def as_issue(self) -> dict[str, Any]:
         """The OperationOutcome.issue element."""
-        issue: dict[str, Any] = {"severity": self.severity, "code": self.code, "diagnostics": self.diagnostics}
+        issue: dict[str, Any] = {
+            "severity": self.severity,
+            "code": self.code,
+            "diagnostics": self.diagnostics,
+        }
         if self.expression:
             issue["expression"] = [self.expression]
         return issue

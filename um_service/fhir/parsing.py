@@ -16,7 +16,7 @@ def parse_json(raw: bytes, *, max_depth: int) -> Any:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         # orjson refuses nesting past its own limit with a recursion message; report it as our depth limit.
-        if "recursion" in str(exc).lower():
+        if "depth limit" in str(exc) or "recursion" in str(exc).lower():
             raise _too_deep(max_depth) from exc
         raise InvalidRequest(400, [Problem("structure", f"The body is not valid JSON: {exc}")]) from exc
     if _depth(document) > max_depth:
@@ -26,7 +26,8 @@ def parse_json(raw: bytes, *, max_depth: int) -> Any:
 
 def _too_deep(max_depth: int) -> InvalidRequest:
     return InvalidRequest(
-        400, [Problem("too-costly", f"The JSON nests deeper than the {max_depth} levels this server accepts.")]
+        400,
+        [Problem("too-costly", f"The JSON nests deeper than the {max_depth} levels this server accepts.")],
     )
 
 

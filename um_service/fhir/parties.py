@@ -51,8 +51,11 @@ def read_parties(
             continue  # reported by the reference rules
         if target.resource_type not in allowed:
             problems.append(
-                Problem("value", f"Claim.{field} must point at a {' or '.join(allowed)}; it points at a "
-                        f"{target.resource_type}.", f"{where}.{field}")
+                Problem(
+                    "value",
+                    f"Claim.{field} must point at a {' or '.join(allowed)}; it points at a {target.resource_type}.",
+                    f"{where}.{field}",
+                )
             )
             continue
         resolved[field] = target
@@ -96,12 +99,22 @@ def _focal_coverage(
         target = index.resolve_in(insurance.get("coverage"), from_entry=claim_entry)
         if target is None:
             if required and insurance.get("coverage") is not None and "reference" not in as_dict(insurance["coverage"]):
-                problems.append(Problem("required", "Claim.insurance.coverage must reference the Coverage in the "
-                                        "Bundle.", f"{where}.insurance[{position}].coverage"))
+                problems.append(
+                    Problem(
+                        "required",
+                        "Claim.insurance.coverage must reference the Coverage in the Bundle.",
+                        f"{where}.insurance[{position}].coverage",
+                    )
+                )
             continue
         if target.resource_type != "Coverage":
-            problems.append(Problem("value", f"Claim.insurance.coverage must point at a Coverage; it points at a "
-                                    f"{target.resource_type}.", f"{where}.insurance[{position}].coverage"))
+            problems.append(
+                Problem(
+                    "value",
+                    f"Claim.insurance.coverage must point at a Coverage; it points at a {target.resource_type}.",
+                    f"{where}.insurance[{position}].coverage",
+                )
+            )
             continue
         if chosen is None or insurance.get("focal") is True:
             chosen = target

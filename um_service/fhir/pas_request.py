@@ -130,8 +130,11 @@ def _first_claim(reading: Reading) -> Entry | None:
         return None
     if entries[0].resource_type != "Claim":
         reading.profile.append(
-            Problem("structure", f"The first entry must be the PAS Claim; found {entries[0].resource_type!r}.",
-                    "Bundle.entry[0].resource")
+            Problem(
+                "structure",
+                f"The first entry must be the PAS Claim; found {entries[0].resource_type!r}.",
+                "Bundle.entry[0].resource",
+            )
         )
         return None
     return entries[0]
@@ -140,43 +143,83 @@ def _first_claim(reading: Reading) -> Entry | None:
 def _claim_problems(claim: dict[str, Any], where: str, limits: Limits) -> list[Problem]:
     problems = []
     if claim.get("use") != "preauthorization":
-        problems.append(Problem("value", f"Claim.use must be 'preauthorization' for a PAS request; found "
-                                f"{claim.get('use')!r}.", f"{where}.use"))
+        problems.append(
+            Problem(
+                "value",
+                f"Claim.use must be 'preauthorization' for a PAS request; found {claim.get('use')!r}.",
+                f"{where}.use",
+            )
+        )
     if claim.get("status") not in ("active", "cancelled"):
-        problems.append(Problem("value", "Claim.status must be 'active' (or 'cancelled' to withdraw a request).",
-                                f"{where}.status"))
+        problems.append(
+            Problem(
+                "value",
+                "Claim.status must be 'active' (or 'cancelled' to withdraw a request).",
+                f"{where}.status",
+            )
+        )
     if not identifier_pairs(claim):
-        problems.append(Problem("required", "The Claim needs an identifier with a value (the request's trace "
-                                "number).", f"{where}.identifier"))
-    for field, label in (("patient", "the patient"), ("insurer", "the insurer"), ("provider", "the requesting provider"),
-                         ("priority", "a priority"), ("created", "its creation time"), ("type", "a claim type")):
+        problems.append(
+            Problem(
+                "required",
+                "The Claim needs an identifier with a value (the request's trace number).",
+                f"{where}.identifier",
+            )
+        )
+    for field, label in (
+        ("patient", "the patient"),
+        ("insurer", "the insurer"),
+        ("provider", "the requesting provider"),
+        ("priority", "a priority"),
+        ("created", "its creation time"),
+        ("type", "a claim type"),
+    ):
         if not claim.get(field):
             problems.append(Problem("required", f"The Claim must name {label} (Claim.{field}).", f"{where}.{field}"))
     insurance = as_list(claim.get("insurance"))
     if not insurance:
-        problems.append(Problem("required", "The Claim must list the member's coverage (Claim.insurance).",
-                                f"{where}.insurance"))
+        problems.append(
+            Problem(
+                "required",
+                "The Claim must list the member's coverage (Claim.insurance).",
+                f"{where}.insurance",
+            )
+        )
     elif not any(as_dict(i).get("focal") is True for i in insurance):
-        problems.append(Problem("value", "One Claim.insurance must be focal (PAS fixes focal = true).",
-                                f"{where}.insurance"))
+        problems.append(
+            Problem("value", "One Claim.insurance must be focal (PAS fixes focal = true).", f"{where}.insurance")
+        )
     items = as_list(claim.get("item"))
     if not items:
         problems.append(Problem("required", "The Claim must request at least one item.", f"{where}.item"))
     elif len(items) > limits.max_claim_items:
-        problems.append(Problem("too-costly", f"The Claim has {len(items)} items; this server accepts at most "
-                                f"{limits.max_claim_items}.", f"{where}.item"))
+        problems.append(
+            Problem(
+                "too-costly",
+                f"The Claim has {len(items)} items; this server accepts at most {limits.max_claim_items}.",
+                f"{where}.item",
+            )
+        )
     sequences = {}
     for list_name in ("item", "supportingInfo", "careTeam", "diagnosis", "insurance"):
         sequences[list_name] = _unique_sequences(claim, list_name, where, problems)
-    pointers = (("careTeamSequence", "careTeam"), ("diagnosisSequence", "diagnosis"),
-                ("informationSequence", "supportingInfo"))
+    pointers = (
+        ("careTeamSequence", "careTeam"),
+        ("diagnosisSequence", "diagnosis"),
+        ("informationSequence", "supportingInfo"),
+    )
     for position, item in enumerate(items):
         for pointer, target in pointers:
             for slot, value in enumerate(as_list(as_dict(item).get(pointer))):
                 if isinstance(value, int) and value not in sequences[target]:
-                    problems.append(Problem("value", f"item {as_dict(item).get('sequence')} points at {target} "
-                                            f"sequence {value}, which the Claim does not have.",
-                                            f"{where}.item[{position}].{pointer}[{slot}]"))
+                    problems.append(
+                        Problem(
+                            "value",
+                            f"item {as_dict(item).get('sequence')} points at {target} "
+                            f"sequence {value}, which the Claim does not have.",
+                            f"{where}.item[{position}].{pointer}[{slot}]",
+                        )
+                    )
     return problems
 
 
@@ -185,13 +228,23 @@ def _unique_sequences(claim: dict[str, Any], list_name: str, where: str, problem
     for position, element in enumerate(as_list(claim.get(list_name))):
         sequence = as_dict(element).get("sequence")
         if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
-            problems.append(Problem("required", f"Every {list_name} element has a positive integer sequence.",
-                                    f"{where}.{list_name}[{position}].sequence"))
+            problems.append(
+                Problem(
+                    "required",
+                    f"Every {list_name} element has a positive integer sequence.",
+                    f"{where}.{list_name}[{position}].sequence",
+                )
+            )
             continue
         if sequence in seen:
-            problems.append(Problem("duplicate", f"{list_name} sequence {sequence} is used twice; sequences "
-                                    "identify elements for the whole life of the request.",
-                                    f"{where}.{list_name}[{position}].sequence"))
+            problems.append(
+                Problem(
+                    "duplicate",
+                    f"{list_name} sequence {sequence} is used twice; sequences "
+                    "identify elements for the whole life of the request.",
+                    f"{where}.{list_name}[{position}].sequence",
+                )
+            )
         seen.add(sequence)
     return seen
 
@@ -208,8 +261,13 @@ def _reference_problems(index: BundleIndex) -> list[Problem]:
             if entry.index > 0 and entry.resource_type == "Claim" and found.path.startswith(f"{where}.related"):
                 continue
             if index.resolve(found.value, from_entry=entry) is None:
-                problems.append(Problem("not-found", f"Reference '{found.value}' does not resolve to a resource in "
-                                        "the Bundle.", f"{found.path}.reference"))
+                problems.append(
+                    Problem(
+                        "not-found",
+                        f"Reference '{found.value}' does not resolve to a resource in the Bundle.",
+                        f"{found.path}.reference",
+                    )
+                )
     return problems
 
 
@@ -230,11 +288,17 @@ def _prior(index: BundleIndex, claim_entry: Entry, where: str) -> tuple[Entry | 
     path = f"{where}.related[{position}].claim"
     target = index.resolve_in(related.get("claim"), from_entry=claim_entry)
     if target is None:
-        return None, [Problem("required", "A Claim Update includes the prior Claim it updates in the Bundle "
-                              "(related.claim must resolve to it).", path)]
+        return None, [
+            Problem(
+                "required",
+                "A Claim Update includes the prior Claim it updates in the Bundle (related.claim must resolve to it).",
+                path,
+            )
+        ]
     if target.resource_type != "Claim" or target.index == 0:
-        return None, [Problem("value", "related.claim must point at the prior Claim, another entry of the Bundle.",
-                              path)]
+        return None, [
+            Problem("value", "related.claim must point at the prior Claim, another entry of the Bundle.", path)
+        ]
     return target, []
 
 
@@ -242,9 +306,11 @@ def _items(claim: dict[str, Any]) -> list[RequestedItem]:
     items = []
     for element in as_list(claim.get("item")):
         element = as_dict(element)
-        cancelled_flag = extension(element, EXT_INFO_CANCELLED, modifier=True) or extension(
-            element, EXT_ITEM_CANCELLED_201, modifier=True
-        ) or extension(element, EXT_ITEM_CANCELLED_201)
+        cancelled_flag = (
+            extension(element, EXT_INFO_CANCELLED, modifier=True)
+            or extension(element, EXT_ITEM_CANCELLED_201, modifier=True)
+            or extension(element, EXT_ITEM_CANCELLED_201)
+        )
         cancelled = bool(cancelled_flag and cancelled_flag.get("valueBoolean") is True)
         cancelled = cancelled or CERTIFICATION_CANCEL in extension_codes(element, EXT_CERTIFICATION_TYPE)
         change = extension_codes(element, EXT_INFO_CHANGED)

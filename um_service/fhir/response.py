@@ -27,9 +27,9 @@ from .codes import (
     PROFILE_INQUIRY_RESPONSE_BUNDLE,
     PROFILE_RESPONSE_BUNDLE,
     SYSTEM_ADJUDICATION,
-    SYSTEM_X12_REVIEW_ACTION,
     SYSTEM_X12_FOLLOWUP_ACTION,
     SYSTEM_X12_REJECT_REASON,
+    SYSTEM_X12_REVIEW_ACTION,
     FollowupAction,
     RejectReason,
     ReviewAction,
@@ -74,12 +74,14 @@ class Refusal:
 
 
 def outcome_of(items: Sequence[ItemResult]) -> str:
-    """ClaimResponse.outcome: 'partial' while some items are decided and others still pended, else 'complete'.
+    """ClaimResponse.outcome: 'partial' while some items are adjudicated and others still pended, else 'complete'.
 
     PAS 2.2 dropped 'queued'; a wholly pended answer stays 'complete' with A4 on each item (IG pended example).
+    Cancelled items are not adjudication and do not make an answer partial.
     """
-    pended = sum(1 for item in items if item.action is ReviewAction.PENDED)
-    return "partial" if 0 < pended < len(items) else "complete"
+    actions = {item.action for item in items}
+    adjudicated = actions - {ReviewAction.PENDED, ReviewAction.CANCELLED}
+    return "partial" if ReviewAction.PENDED in actions and adjudicated else "complete"
 
 
 def claim_response(view: CaseView, *, payer_system: str) -> dict[str, Any]:
@@ -91,8 +93,11 @@ def claim_response(view: CaseView, *, payer_system: str) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "ClaimResponse",
         "id": view.claim_response_id,
-        "meta": {"versionId": str(view.version), "lastUpdated": _instant(view.created),
-                 "profile": [PROFILE_CLAIM_RESPONSE]},
+        "meta": {
+            "versionId": str(view.version),
+            "lastUpdated": _instant(view.created),
+            "profile": [PROFILE_CLAIM_RESPONSE],
+        },
         "identifier": identifiers,
         "status": "active",
         "type": claim.get("type"),
@@ -122,7 +127,11 @@ def _item(result: ItemResult, preauth_ref: str) -> dict[str, Any]:
         extensions.append(trace)
     if result.action is ReviewAction.PENDED:
         extensions.append({"url": EXT_ADMINISTRATION_REFERENCE_NUMBER, "valueString": preauth_ref})
-    if result.decided_on and result.action in (ReviewAction.CERTIFIED, ReviewAction.PARTIAL, ReviewAction.MODIFIED):
+    if result.decided_on and result.action in (
+        ReviewAction.CERTIFIED,
+        ReviewAction.PARTIAL,
+        ReviewAction.MODIFIED,
+    ):
         extensions.append({"url": EXT_ITEM_PREAUTH_ISSUE_DATE, "valueDate": result.decided_on})
     if result.authorized_period is not None:
         start, end = result.authorized_period
@@ -131,8 +140,13 @@ def _item(result: ItemResult, preauth_ref: str) -> dict[str, Any]:
         {
             "url": EXT_REVIEW_ACTION_CODE,
             "valueCodeableConcept": {
-                "coding": [{"system": SYSTEM_X12_REVIEW_ACTION, "code": result.action.value,
-                            "display": result.action.display}]
+                "coding": [
+                    {
+                        "system": SYSTEM_X12_REVIEW_ACTION,
+                        "code": result.action.value,
+                        "display": result.action.display,
+                    }
+                ]
             },
         }
     ]
@@ -173,23 +187,38 @@ def response_bundle(request: PasRequest, resource: dict[str, Any], *, base_url: 
     """The PAS Response Bundle: the ClaimResponse first, then every resource it references (transitively)."""
     parties = request.parties
     echoed = _closure(request.index, [parties.patient, parties.insurer, parties.provider])
-    return _bundle(PROFILE_RESPONSE_BUNDLE, request.bundle_identifier, now,
-                   [(f"{base_url}/ClaimResponse/{resource['id']}", resource), *echoed])
+    return _bundle(
+        PROFILE_RESPONSE_BUNDLE,
+        request.bundle_identifier,
+        now,
+        [(f"{base_url}/ClaimResponse/{resource['id']}", resource), *echoed],
+    )
 
 
 def inquiry_response_bundle(
-    request: PasRequest, current: dict[str, Any], *, inquiry_identifier: dict[str, Any] | None, base_url: str,
+    request: PasRequest,
+    current: dict[str, Any],
+    *,
+    inquiry_identifier: dict[str, Any] | None,
+    base_url: str,
     now: datetime,
 ) -> dict[str, Any]:
     """A PAS Inquiry Response Bundle: the current ClaimResponse as a ClaimInquiryResponse, the Claim it answers,
     and every resource they reference."""
     resource = copy.deepcopy(current)
     resource["meta"]["profile"] = [PROFILE_CLAIM_INQUIRY_RESPONSE]
-    resource["request"] = {"reference": request.index.full_url_of(request.claim_entry), **_claim_reference(request.claim)}
+    resource["request"] = {
+        "reference": request.index.full_url_of(request.claim_entry),
+        **_claim_reference(request.claim),
+    }
     parties = request.parties
     echoed = _closure(request.index, [request.claim_entry, parties.patient, parties.insurer, parties.provider])
-    return _bundle(PROFILE_INQUIRY_RESPONSE_BUNDLE, inquiry_identifier, now,
-                   [(f"{base_url}/ClaimResponse/{resource['id']}", resource), *echoed])
+    return _bundle(
+        PROFILE_INQUIRY_RESPONSE_BUNDLE,
+        inquiry_identifier,
+        now,
+        [(f"{base_url}/ClaimResponse/{resource['id']}", resource), *echoed],
+    )
 
 
 def error_response_bundle(
@@ -200,11 +229,17 @@ def error_response_bundle(
     parties = request.parties
     error: dict[str, Any] = {
         "extension": [
-            {"url": EXT_ERROR_FOLLOWUP_ACTION,
-             "valueCodeableConcept": {"coding": [{"system": SYSTEM_X12_FOLLOWUP_ACTION, "code": refusal.followup.value}]}}
+            {
+                "url": EXT_ERROR_FOLLOWUP_ACTION,
+                "valueCodeableConcept": {
+                    "coding": [{"system": SYSTEM_X12_FOLLOWUP_ACTION, "code": refusal.followup.value}]
+                },
+            }
         ],
-        "code": {"coding": [{"system": SYSTEM_X12_REJECT_REASON, "code": refusal.reason.value}],
-                 "text": refusal.message},
+        "code": {
+            "coding": [{"system": SYSTEM_X12_REJECT_REASON, "code": refusal.reason.value}],
+            "text": refusal.message,
+        },
     }
     if refusal.path:
         error["extension"].insert(0, {"url": EXT_ERROR_PATH, "valueString": refusal.path})
@@ -226,12 +261,17 @@ def error_response_bundle(
         "error": [error],
     }
     echoed = _closure(request.index, [parties.patient, parties.insurer, parties.provider])
-    return _bundle(PROFILE_RESPONSE_BUNDLE, request.bundle_identifier, now,
-                   [(f"{base_url}/ClaimResponse/{refusal_id}", resource), *echoed])
+    return _bundle(
+        PROFILE_RESPONSE_BUNDLE,
+        request.bundle_identifier,
+        now,
+        [(f"{base_url}/ClaimResponse/{refusal_id}", resource), *echoed],
+    )
 
 
-def _bundle(profile: str, identifier: dict[str, Any] | None, now: datetime,
-            entries: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+def _bundle(
+    profile: str, identifier: dict[str, Any] | None, now: datetime, entries: list[tuple[str, dict[str, Any]]]
+) -> dict[str, Any]:
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

@@ -83,13 +83,15 @@ def _errors(validator: Any, wrapper_key: str, instance: dict[str, Any], where: s
         name = kind.name
         if name == "additionalProperties":
             for field in kind.unexpected:
-                problems.append(
-                    Problem("structure", f"Unknown element '{field}'.", _fhirpath(where, [*path, field]))
-                )
+                problems.append(Problem("structure", f"Unknown element '{field}'.", _fhirpath(where, [*path, field])))
             continue
         if name == "required":
             problems.append(
-                Problem("required", f"Missing required element '{kind.property}'.", _fhirpath(where, [*path, kind.property]))
+                Problem(
+                    "required",
+                    f"Missing required element '{kind.property}'.",
+                    _fhirpath(where, [*path, kind.property]),
+                )
             )
             continue
         if name == "enum":
@@ -97,7 +99,9 @@ def _errors(validator: Any, wrapper_key: str, instance: dict[str, Any], where: s
             message = f"{orjson.dumps(error.instance).decode()} is not one of the allowed codes: {allowed}."
             problems.append(Problem("code-invalid", message, _fhirpath(where, path)))
             continue
-        problems.append(Problem("value" if name in ("pattern", "type") else "structure", error.message, _fhirpath(where, path)))
+        problems.append(
+            Problem("value" if name in ("pattern", "type") else "structure", error.message, _fhirpath(where, path))
+        )
     return problems
 
 

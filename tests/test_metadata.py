@@ -1,0 +1,38 @@
+"""The CapabilityStatement tells the truth about what this server implements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import FHIR_JSON
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+
+def test_metadata_is_a_fhir_4_0_1_capability_statement(client: Any) -> None:
+    response = client.get("/fhir/metadata")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(FHIR_JSON)
+    statement = response.json()
+    CapabilityStatement.model_validate(statement)
+    assert statement["fhirVersion"] == "4.0.1"
+
+
+def test_metadata_lists_exactly_what_is_served(client: Any) -> None:
+    statement = client.get("/fhir/metadata").json()
+    resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
+
+    assert set(resources) == {"Claim", "ClaimResponse"}
+    assert {op["name"] for op in resources["Claim"]["operation"]} == {"submit", "inquire"}
+    assert {i["code"] for i in resources["ClaimResponse"]["interaction"]} == {"read", "search-type"}
+    # Every declared operation and search answers (not 404/405).
+    assert client.post("/fhir/Claim/$submit", content=b"{}", headers={"Content-Type": FHIR_JSON}).status_code == 400
+    assert client.post("/fhir/Claim/$inquire", content=b"{}", headers={"Content-Type": FHIR_JSON}).status_code == 400
+    for param in resources["ClaimResponse"]["searchParam"]:
+        name = "patient.identifier" if param["name"] == "patient" else param["name"]
+        assert client.get("/fhir/ClaimResponse", params={name: "1"}).status_code == 200
+
+
+def test_health_checks(client: Any) -> None:
+    assert client.get("/health/live").json() == {"status": "ok"}
+    assert client.get("/health/ready").json() == {"status": "ok", "database": "ok"}
