@@ -27,6 +27,14 @@ FHIR_JSON = "application/fhir+json"
 TABLES = list(reversed(models.Base.metadata.sorted_tables))
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not EXAMPLES.is_dir():
+        pytest.exit(
+            f"PAS examples not found at {EXAMPLES}: check out ../shared beside the repository or set UM_SHARED_DIR",
+            returncode=2,
+        )
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("UM_TEST_DATABASE_URL")
