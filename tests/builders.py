@@ -1,4 +1,7 @@
-"""Small builders of PAS request Bundles for tests: a valid request, and updates of one."""
+"""Small builders of PAS request Bundles for tests: a valid request, and updates of one.
+
+Items default to CPT 27447 (total knee arthroplasty), which no shipped rule decides, so they pend to review.
+"""
 
 from __future__ import annotations
 

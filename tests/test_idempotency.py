@@ -14,8 +14,10 @@ from sqlalchemy import select
 
 from um_service.context import RequestContext
 from um_service.db.models import Case
+from um_service.decision import load_directory
 from um_service.fhir.envelope import Limits
 from um_service.intake import submit as intake_submit
+from um_service.settings import REPO_ROOT
 
 
 def test_a_retry_gets_the_same_answer_and_stores_nothing(client: Any, counts: Any) -> None:
@@ -103,6 +105,7 @@ def test_a_copy_that_loses_the_race_replays_the_winners_answer(database: Any, co
         now=datetime(2026, 11, 23, tzinfo=UTC),
         payer_system="urn:test",
         limits=Limits(),
+        rules=load_directory(REPO_ROOT / "rules"),
     )
     first_flushed = threading.Event()
     answers: dict[str, bytes] = {}

@@ -51,7 +51,7 @@ def test_the_ig_inquiry_finds_the_ig_homecare_request(client: Any) -> None:
     assert claim_response["preAuthRef"] == submitted["entry"][0]["resource"]["preAuthRef"]
     urls = {e["fullUrl"] for e in bundle["entry"]}
     assert claim_response["request"]["reference"] in urls, "the Claim it answers is included"
-    assert codes_of(bundle) == {1: "A4", 2: "A4"}
+    assert codes_of(bundle) == {1: "A1", 2: "A4"}
 
 
 def test_the_answer_is_the_current_state_after_an_update(client: Any) -> None:
@@ -111,7 +111,7 @@ def test_the_test_kit_inquiry_after_pend_finds_the_kit_request(client: Any) -> N
 
     bundles = inquire(client, example("testkit-2.2.1/server-suite-requests/inquire-request-after-pend-1.json"))
 
-    assert [codes_of(b) for b in bundles] == [{1: "A4", 2: "A4"}]
+    assert [codes_of(b) for b in bundles] == [{1: "A1", 2: "A1"}]
 
 
 def test_an_inquiry_without_a_member_id_is_refused(client: Any) -> None:

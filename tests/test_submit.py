@@ -10,7 +10,7 @@ from pas_checks import assert_response_bundle
 
 
 def test_a_new_request_is_pended_item_by_item_and_stored_as_a_case(client: Any, counts: Any) -> None:
-    request = request_bundle(items=[item(1, "72148"), item(2, "97110", quantity=12)])
+    request = request_bundle(items=[item(1), item(2, "27130", quantity=2)])
 
     response = submit(client, request)
 

@@ -34,9 +34,10 @@ def test_the_test_kit_four_step_update_sequence(client: Any, counts: Any) -> Non
         assert_response_bundle(response.json(), request)
         answers.append(response.json())
 
-    assert review_codes(answers[0]) == {1: "A4"}
-    assert review_codes(answers[1]) == {1: "A4", 2: "A4"}
-    assert review_codes(answers[2]) == {1: "A4", 2: "C"}
+    # Referral consultations: referral-consultation approves each item as it arrives.
+    assert review_codes(answers[0]) == {1: "A1"}
+    assert review_codes(answers[1]) == {1: "A1", 2: "A1"}
+    assert review_codes(answers[2]) == {1: "A1", 2: "C"}
     assert review_codes(answers[3]) == {1: "C", 2: "C"}
     preauth_refs = {a["entry"][0]["resource"]["preAuthRef"] for a in answers}
     assert len(preauth_refs) == 1, "every step answers for the same request"
@@ -55,7 +56,7 @@ def test_the_ig_homecare_update_cancels_one_item_and_adds_another(client: Any) -
     body = submit(client, request).json()
 
     assert_response_bundle(body, request)
-    assert review_codes(body) == {1: "A4", 2: "C", 3: "A4"}
+    assert review_codes(body) == {1: "A1", 2: "C", 3: "A4"}
 
 
 def test_an_update_lists_every_item_with_its_current_result(client: Any) -> None:
@@ -67,7 +68,8 @@ def test_an_update_lists_every_item_with_its_current_result(client: Any) -> None
 
     body = submit(client, update).json()
 
-    assert review_codes(body) == {1: "A4", 2: "C", 3: "A4"}
+    # Item 3, one physical therapy visit with a diagnosis stated, is approved by pt-initial-course.
+    assert review_codes(body) == {1: "A4", 2: "C", 3: "A1"}
 
 
 def test_a_changed_item_is_decided_again(client: Any, database: Any) -> None:

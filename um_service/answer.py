@@ -36,13 +36,18 @@ def item_results(items: list[CaseItem]) -> list[ItemResult]:
     results = []
     for item in items:
         action = ReviewAction(item.review_action)
+        documents = tuple(orjson.loads(item.documents or "[]"))
+        note = item.reason if action in _NOTED or (documents and action is ReviewAction.PENDED) else None
+        period = (item.authorized_start, item.authorized_end)
         results.append(
             ItemResult(
                 sequence=item.sequence,
                 action=action,
                 element=orjson.loads(item.element),
+                authorized_period=period if period[0] and period[1] else None,  # type: ignore[arg-type]
                 decided_on=item.updated_at.date().isoformat() if action.is_final else None,
-                note=item.reason if action in _NOTED else None,
+                note=note,
+                documents=documents,
             )
         )
     return results

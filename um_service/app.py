@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
-from .api import errors, fhir, health
+from .api import errors, fhir, health, staff
 from .db.session import Database
+from .decision.active import ActiveRules
 from .fhir import schema
 from .settings import Settings, get_settings
 
@@ -32,9 +33,12 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     )
     app.state.settings = settings
     app.state.database = Database(settings.database_url)
+    # An invalid rule set stops the service here, naming file, rule and field (RuleSetError).
+    app.state.rules = ActiveRules.load(settings.rules_dir)
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.started = datetime.now(UTC).isoformat(timespec="seconds")
     errors.install(app)
     app.include_router(fhir.router)
+    app.include_router(staff.router)
     app.include_router(health.router)
     return app

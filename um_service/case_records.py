@@ -7,38 +7,59 @@ import uuid
 import orjson
 from sqlalchemy.orm import Session
 
-from . import answer
+from . import answer, rule_versions
 from .context import RequestContext
 from .db import repository
 from .db.models import Case, CaseIdentifier, CaseItem, CaseParty, Submission
+from .decision import ItemOutcome
 from .fhir.codes import ReviewAction
 from .fhir.pas_request import PasRequest, RequestedItem
 from .fhir.response import response_bundle
 
+CANCELLED_BY_PROVIDER = "Cancelled by the provider."
 
-def new_item(
-    case_id: str,
-    requested: RequestedItem,
-    action: ReviewAction,
-    queue: str | None,
-    reason: str,
-    context: RequestContext,
-) -> CaseItem:
-    """A case item for a requested item."""
+
+def new_item(case_id: str, requested: RequestedItem, outcome: ItemOutcome | None, context: RequestContext) -> CaseItem:
+    """A case item for a requested item: decided by `outcome`, or cancelled when there is none."""
     system, code = (requested.product_codes or [("", "")])[0]
-    return CaseItem(
+    item = CaseItem(
         case_id=case_id,
         sequence=requested.sequence,
-        review_action=action.value,
         product_system=system,
         product_code=code,
         content_hash=requested.content_hash,
         element=orjson.dumps(requested.element).decode(),
-        queue=queue,
-        reason=reason,
-        decided_by="automation" if action.is_final else None,
-        updated_at=context.now,
     )
+    if outcome is None:
+        cancel_item(item, context)
+    else:
+        apply_outcome(item, outcome, context)
+    return item
+
+
+def apply_outcome(item: CaseItem, outcome: ItemOutcome, context: RequestContext) -> None:
+    """Record automation's outcome, its rule, rule-set version and trace on an item."""
+    item.review_action = outcome.action.value
+    item.queue = outcome.queue
+    item.skills = orjson.dumps(list(outcome.skills)).decode()
+    item.review_priority = outcome.review_priority
+    item.reason = outcome.reason
+    item.decided_by = "automation" if outcome.action.is_final else None
+    item.rule_id = outcome.rule_id
+    item.ruleset_version = context.rules.version
+    item.trace = orjson.dumps(list(outcome.trace)).decode()
+    item.documents = orjson.dumps([d.model_dump() for d in outcome.documents]).decode()
+    item.authorized_start, item.authorized_end = outcome.authorized_period or (None, None)
+    item.updated_at = context.now
+
+
+def cancel_item(item: CaseItem, context: RequestContext) -> None:
+    """Mark an item cancelled by the provider."""
+    item.review_action = ReviewAction.CANCELLED.value
+    item.reason = CANCELLED_BY_PROVIDER
+    item.decided_by = None
+    item.documents = "[]"
+    item.updated_at = context.now
 
 
 def record_keys(session: Session, *, case: Case, request: PasRequest, submitter: str) -> None:
@@ -65,6 +86,7 @@ def store_submission(
     context: RequestContext,
 ) -> bytes:
     """Publish the new ClaimResponse version and keep the request and its exact answer for retries."""
+    rule_versions.remember(session, context.rules, now=context.now)
     session.flush()
     published = answer.publish(
         session, case=case, request=request, items=items, now=context.now, payer_system=context.payer_system
@@ -80,6 +102,7 @@ def store_submission(
         received_at=context.now,
         request_body=request.raw.decode(),
         response_body=body.decode(),
+        ruleset_version=context.rules.version,
     )
     session.add(submission)
     case.latest_submission_id = submission.id

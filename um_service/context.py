@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from .decision import RuleSet
 from .fhir.envelope import Limits
 
 
@@ -17,5 +18,6 @@ class RequestContext:
     now: datetime
     payer_system: str
     limits: Limits
+    rules: RuleSet
     expedited_hours: int = 72
     standard_days: int = 7

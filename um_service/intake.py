@@ -105,16 +105,8 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
     session.add(case)
     session.flush()
     record_keys(session, case=case, request=request, submitter=context.submitter)
-    outcomes = decision.decide(request)
-    items = []
-    for requested in request.items:
-        outcome = outcomes.get(requested.sequence)
-        if outcome is None:
-            items.append(
-                new_item(case.id, requested, ReviewAction.CANCELLED, None, "Cancelled by the provider.", context)
-            )
-        else:
-            items.append(new_item(case.id, requested, outcome.action, outcome.queue, outcome.reason, context))
+    outcomes = decision.decide(request, rule_set=context.rules, received=case.received_at)
+    items = [new_item(case.id, requested, outcomes.get(requested.sequence), context) for requested in request.items]
     session.add_all(items)
     case.status = status_from_items(ReviewAction(i.review_action) for i in items).value
     body = store_submission(session, case=case, request=request, items=items, kind="initial", context=context)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, decision, refusal
 from .case import CaseStatus, Priority, due_at, status_from_items
-from .case_records import new_item, record_keys, store_submission
+from .case_records import apply_outcome, cancel_item, new_item, record_keys, store_submission
 from .context import RequestContext
 from .db import repository
 from .db.models import Case, CaseItem
@@ -155,38 +155,41 @@ def _apply_items(
     session: Session, case: Case, request: PasRequest, existing: dict[int, CaseItem], context: RequestContext
 ) -> list[tuple[int, str]]:
     """Cancel, add or re-decide items; return (sequence, what happened) for each one that changed."""
-    outcomes = decision.decide(request)
+    outcomes = decision.decide(request, rule_set=context.rules, received=case.received_at)
     changes: list[tuple[int, str]] = []
     for requested in request.items:
         row = existing.get(requested.sequence)
-        if request.cancels_all or requested.cancelled:
-            if row is None:
-                row = new_item(case.id, requested, ReviewAction.CANCELLED, None, "Cancelled by the provider.", context)
-                session.add(row)
-                existing[requested.sequence] = row
-                changes.append((requested.sequence, "added cancelled"))
-            elif row.review_action != ReviewAction.CANCELLED:
-                row.review_action = ReviewAction.CANCELLED.value
-                row.reason = "Cancelled by the provider."
-                row.updated_at = context.now
-                changes.append((requested.sequence, "cancelled"))
-            continue
-        outcome = outcomes[requested.sequence]
+        outcome = None if request.cancels_all else outcomes.get(requested.sequence)
         if row is None:
-            row = new_item(case.id, requested, outcome.action, outcome.queue, outcome.reason, context)
+            row = new_item(case.id, requested, outcome, context)
             session.add(row)
             existing[requested.sequence] = row
-            changes.append((requested.sequence, "added"))
-        elif row.content_hash != requested.content_hash or row.review_action == ReviewAction.CANCELLED:
-            row.review_action = outcome.action.value
-            row.queue = outcome.queue
-            row.reason = outcome.reason
-            row.decided_by = "automation" if outcome.action.is_final else None
+            changes.append((requested.sequence, "added" if outcome else "added cancelled"))
+        elif outcome is None:
+            if row.review_action != ReviewAction.CANCELLED:
+                cancel_item(row, context)
+                changes.append((requested.sequence, "cancelled"))
+        elif (
+            row.content_hash != requested.content_hash
+            or row.review_action == ReviewAction.CANCELLED
+            or _awaits_documents(row)
+        ):
+            # Changed, re-requested, or pended for documents this update may carry: decide it again.
+            if row.content_hash != requested.content_hash:
+                what = "changed"
+            elif row.review_action == ReviewAction.CANCELLED:
+                what = "requested again"
+            else:
+                what = "decided again with the documents sent"
             row.content_hash = requested.content_hash
             row.element = orjson.dumps(requested.element).decode()
-            row.updated_at = context.now
-            changes.append((requested.sequence, "changed"))
+            apply_outcome(row, outcome, context)
+            changes.append((requested.sequence, what))
     return changes
+
+
+def _awaits_documents(row: CaseItem) -> bool:
+    return row.review_action == ReviewAction.PENDED and row.documents not in ("", "[]")
 
 
 def _refuse(

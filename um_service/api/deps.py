@@ -52,6 +52,7 @@ def _context(request: Request, settings: SettingsDep) -> RequestContext:
         base_url=fhir_base_url(request, settings),
         now=_clock(request)(),
         payer_system=settings.payer_identifier_system,
+        rules=request.app.state.rules.current,
         limits=Limits(
             max_json_depth=settings.max_json_depth,
             max_bundle_entries=settings.max_bundle_entries,

@@ -117,6 +117,7 @@ class Submission(Base):
     received_at: Mapped[datetime] = mapped_column(Timestamp)
     request_body: Mapped[str] = mapped_column(Text)
     response_body: Mapped[str] = mapped_column(Text)
+    ruleset_version: Mapped[str | None] = mapped_column(String(64))
 
 
 class CaseItem(Base):
@@ -132,8 +133,16 @@ class CaseItem(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     element: Mapped[str] = mapped_column(Text)
     queue: Mapped[str | None] = mapped_column(String(100))
+    skills: Mapped[str] = mapped_column(Text, default="[]")
+    review_priority: Mapped[str] = mapped_column(String(20), default="routine")
     decided_by: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
+    rule_id: Mapped[str | None] = mapped_column(String(200))
+    ruleset_version: Mapped[str | None] = mapped_column(String(64))
+    trace: Mapped[str] = mapped_column(Text, default="[]")
+    documents: Mapped[str] = mapped_column(Text, default="[]")
+    authorized_start: Mapped[str | None] = mapped_column(String(10))
+    authorized_end: Mapped[str | None] = mapped_column(String(10))
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
@@ -176,3 +185,13 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(60))
     reason: Mapped[str] = mapped_column(Text)
     detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class RuleSetVersion(Base):
+    """Every rule set the service has run, by content hash, so a stored case can be replayed under it."""
+
+    __tablename__ = "rule_set_versions"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_loaded_at: Mapped[datetime] = mapped_column(Timestamp)
+    files: Mapped[str] = mapped_column(Text)

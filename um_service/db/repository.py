@@ -48,6 +48,13 @@ def get_submission(session: Session, submission_id: str) -> Submission | None:
     return session.get(Submission, submission_id)
 
 
+def first_submission(session: Session, case_id: str) -> Submission | None:
+    """The submission that opened a case."""
+    return session.scalars(
+        select(Submission).where(Submission.case_id == case_id, Submission.kind == "initial").limit(1)
+    ).first()
+
+
 def claim_hashes_of(session: Session, case_id: str) -> set[str]:
     """The content hashes of every Claim version a case has received."""
     return set(session.scalars(select(Submission.claim_hash).where(Submission.case_id == case_id)))

@@ -1,38 +1,30 @@
-"""The business-rules seam: what automation says of each requested item.
+"""The business-rules engine: what automation says of each requested item, and why.
 
 Automation may approve, say no authorization is required, or pend to a queue; it never denies (only a
-clinician does). Until the YAML rules engine is plugged in here, every item pends to the default queue.
+clinician does). Rules are YAML files under `rules/` (see rules/README.md), loaded into a checked, compiled,
+versioned RuleSet; `decide` is the one seam intake calls.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
 
-from ..fhir.codes import ReviewAction
 from ..fhir.pas_request import PasRequest
+from .engine import DEFAULT_QUEUE, ItemOutcome, evaluate
+from .ruleset import RuleProblem, RuleSet, RuleSetError, load_directory, load_files
 
-DEFAULT_QUEUE = "general-um"
+__all__ = [
+    "DEFAULT_QUEUE",
+    "ItemOutcome",
+    "RuleProblem",
+    "RuleSet",
+    "RuleSetError",
+    "decide",
+    "load_directory",
+    "load_files",
+]
 
 
-@dataclass(frozen=True)
-class ItemOutcome:
-    """What automation decided for one item, and why."""
-
-    sequence: int
-    action: ReviewAction
-    queue: str | None
-    reason: str
-
-
-def decide(request: PasRequest) -> dict[int, ItemOutcome]:
+def decide(request: PasRequest, *, rule_set: RuleSet, received: dt.datetime) -> dict[int, ItemOutcome]:
     """The automated outcome of every item of the request that is not cancelled, by item sequence."""
-    return {
-        item.sequence: ItemOutcome(
-            sequence=item.sequence,
-            action=ReviewAction.PENDED,
-            queue=DEFAULT_QUEUE,
-            reason="No business rule covers this service yet: a clinician reviews it.",
-        )
-        for item in request.items
-        if not item.cancelled
-    }
+    return evaluate(request, rule_set, received=received)

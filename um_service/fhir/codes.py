@@ -14,6 +14,7 @@ PROFILE_RESPONSE_BUNDLE = SD + "profile-pas-response-bundle"
 PROFILE_CLAIM_RESPONSE = SD + "profile-claimresponse"
 PROFILE_INQUIRY_RESPONSE_BUNDLE = SD + "profile-pas-inquiry-response-bundle"
 PROFILE_CLAIM_INQUIRY_RESPONSE = SD + "profile-claiminquiryresponse"
+PROFILE_COMMUNICATION_REQUEST = SD + "profile-communicationrequest"
 
 # Extensions (PAS digest sections 3, 4 and 7)
 EXT_INFO_CHANGED = SD + "extension-infoChanged"
@@ -34,6 +35,8 @@ EXT_ERROR_ELEMENT = SD + "extension-errorElement"
 EXT_ERROR_PATH = SD + "extension-errorPath"
 EXT_ERROR_FOLLOWUP_ACTION = SD + "extension-errorFollowupAction"
 EXT_CLAIM_RESPONSE_REVIEWER = SD + "extension-claimResponseReviewer"
+EXT_SERVICE_LINE_NUMBER = SD + "extension-serviceLineNumber"
+EXT_CONTENT_MODIFIER = SD + "extension-contentModifier"
 
 # Modifier extensions this service understands; any other one makes a request unreadable (FHIR rule).
 KNOWN_MODIFIER_EXTENSIONS = frozenset({EXT_INFO_CANCELLED, EXT_ITEM_CANCELLED_201})
@@ -42,6 +45,7 @@ SYSTEM_X12_REVIEW_ACTION = X12 + "306"
 SYSTEM_X12_REJECT_REASON = X12 + "901"
 SYSTEM_X12_FOLLOWUP_ACTION = X12 + "889"
 SYSTEM_X12_CERTIFICATION_TYPE = X12 + "1322"
+SYSTEM_X12_REPORT_TYPE = X12 + "755"
 SYSTEM_X12_LEVEL_OF_SERVICE = X12 + "1338"
 SYSTEM_ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"
 SYSTEM_PROCESS_PRIORITY = "http://terminology.hl7.org/CodeSystem/processpriority"

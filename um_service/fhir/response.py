@@ -15,6 +15,7 @@ from typing import Any
 
 from .codes import (
     EXT_ADMINISTRATION_REFERENCE_NUMBER,
+    EXT_CONTENT_MODIFIER,
     EXT_ERROR_FOLLOWUP_ACTION,
     EXT_ERROR_PATH,
     EXT_ITEM_PREAUTH_ISSUE_DATE,
@@ -22,13 +23,16 @@ from .codes import (
     EXT_ITEM_TRACE_NUMBER,
     EXT_REVIEW_ACTION,
     EXT_REVIEW_ACTION_CODE,
+    EXT_SERVICE_LINE_NUMBER,
     PROFILE_CLAIM_INQUIRY_RESPONSE,
     PROFILE_CLAIM_RESPONSE,
+    PROFILE_COMMUNICATION_REQUEST,
     PROFILE_INQUIRY_RESPONSE_BUNDLE,
     PROFILE_RESPONSE_BUNDLE,
     SYSTEM_ADJUDICATION,
     SYSTEM_X12_FOLLOWUP_ACTION,
     SYSTEM_X12_REJECT_REASON,
+    SYSTEM_X12_REPORT_TYPE,
     SYSTEM_X12_REVIEW_ACTION,
     FollowupAction,
     RejectReason,
@@ -49,6 +53,7 @@ class ItemResult:
     authorized_period: tuple[str, str] | None = None
     decided_on: str | None = None
     note: str | None = None
+    documents: tuple[dict[str, str], ...] = ()  # requested attachments: loinc, description, report_type
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,45 @@ def claim_response(view: CaseView, *, payer_system: str) -> dict[str, Any]:
     notes = [{"number": r.sequence, "type": "display", "text": r.note} for r in view.items if r.note]
     if notes:
         resource["processNote"] = notes
+    requests = [_documentation_request(r, resource["patient"]) for r in view.items if r.documents]
+    if requests:
+        # Contained, so a read or $inquire of the ClaimResponse carries its documentation requests with it.
+        resource["contained"] = requests
+        resource["communicationRequest"] = [{"reference": f"#{r['id']}"} for r in requests]
     return resource
+
+
+def _documentation_request(result: ItemResult, patient: dict[str, Any]) -> dict[str, Any]:
+    """A PAS CommunicationRequest asking for the attachments an item needs (digest 4: info requests)."""
+    wanted = ", ".join(d["description"] for d in result.documents)
+    return {
+        "resourceType": "CommunicationRequest",
+        "id": f"documents-item-{result.sequence}",
+        "meta": {"profile": [PROFILE_COMMUNICATION_REQUEST]},
+        "extension": [{"url": EXT_SERVICE_LINE_NUMBER, "valuePositiveInt": result.sequence}],
+        "status": "active",
+        "category": [
+            {"coding": [{"system": SYSTEM_X12_REPORT_TYPE, "code": code}]}
+            for code in sorted({d["report_type"] for d in result.documents})
+        ],
+        "subject": patient,
+        "reasonCode": [{"text": f"To decide item {result.sequence}, please send: {wanted}."}],
+        "payload": [
+            {
+                "contentString": d["loinc"],
+                "extension": [
+                    {
+                        "url": EXT_CONTENT_MODIFIER,
+                        "valueCodeableConcept": {
+                            "coding": [{"system": "http://loinc.org", "code": d["loinc"]}],
+                            "text": d["description"],
+                        },
+                    }
+                ],
+            }
+            for d in result.documents
+        ],
+    }
 
 
 def _item(result: ItemResult, preauth_ref: str) -> dict[str, Any]:

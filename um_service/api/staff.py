@@ -1,0 +1,168 @@
+"""The staff face (JSON under /um): case details for UM nurses and medical directors, rule administration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel
+
+from .. import case_details, rule_versions
+from ..decision import RuleSetError
+from ..decision.active import ActiveRules
+from .deps import DatabaseDep
+
+router = APIRouter(prefix="/um", tags=["UM staff"])
+
+
+class Service(BaseModel):
+    """A requested service code."""
+
+    system: str
+    code: str
+
+
+class Period(BaseModel):
+    """An authorized period."""
+
+    start: str
+    end: str | None
+
+
+class ItemView(BaseModel):
+    """One requested item: its current result, and the rule and trace that explain it."""
+
+    sequence: int
+    service: Service
+    review_action: str
+    queue: str | None
+    skills: list[str]
+    review_priority: str
+    reason: str | None
+    decided_by: str | None
+    rule_id: str | None
+    ruleset_version: str | None
+    documents_requested: list[dict[str, str]]
+    authorized_period: Period | None
+    trace: list[dict[str, Any]]
+    updated_at: datetime
+
+
+class Identifier(BaseModel):
+    """A Claim identifier."""
+
+    system: str
+    value: str
+
+
+class CaseView(BaseModel):
+    """A UM case."""
+
+    id: str
+    preauth_ref: str
+    status: str
+    priority: str
+    received_at: datetime
+    due_at: datetime
+    updated_at: datetime
+    claim_response_version: int
+    identifiers: list[Identifier]
+    items: list[ItemView]
+
+
+class Problem(BaseModel):
+    """A problem of a rule set."""
+
+    file: str
+    rule: str | None
+    field: str | None
+    reason: str
+    severity: str
+
+
+class RuleSetView(BaseModel):
+    """The rule set in force."""
+
+    version: str
+    rules: int
+    valuesets: int
+    files: list[str]
+    warnings: list[Problem]
+
+
+class ReloadResult(BaseModel):
+    """What a reload did."""
+
+    previous_version: str
+    version: str
+    changed: bool
+    warnings: list[Problem]
+
+
+class ReplayView(BaseModel):
+    """A case evaluated under the rule set it was received under and under the current one."""
+
+    case_id: str
+    then_version: str | None
+    now_version: str
+    items: list[dict[str, Any]]
+
+
+def _rules(request: Request) -> ActiveRules:
+    active: ActiveRules = request.app.state.rules
+    return active
+
+
+def _problems(problems: Any) -> list[Problem]:
+    return [Problem(file=p.file, rule=p.rule, field=p.field, reason=p.reason, severity=p.severity) for p in problems]
+
+
+@router.get("/cases/{case_id}", responses={404: {"description": "No such case"}})
+def get_case(case_id: str, database: DatabaseDep) -> CaseView:
+    """A case with each item's outcome, the rule that decided it, the rule-set version and the condition trace."""
+    with database.transaction() as session:
+        found = case_details.details(session, case_id)
+    if found is None:
+        raise HTTPException(404, f"case {case_id} not found")
+    return CaseView.model_validate(found)
+
+
+@router.get("/cases/{case_id}/replay", responses={404: {"description": "No such case"}})
+def replay_case(case_id: str, request: Request, database: DatabaseDep) -> ReplayView:
+    """Evaluate a stored case under the rule set in force when it was received and under the current one."""
+    with database.transaction() as session:
+        result = rule_versions.replay(session, case_id, current=_rules(request).current)
+    if result is None:
+        raise HTTPException(404, f"case {case_id} not found")
+    return ReplayView(
+        case_id=result.case_id, then_version=result.then_version, now_version=result.now_version, items=result.items
+    )
+
+
+@router.get("/admin/rules")
+def current_rules(request: Request) -> RuleSetView:
+    """The rule set in force: version, size and warnings."""
+    rule_set = _rules(request).current
+    return RuleSetView(
+        version=rule_set.version,
+        rules=len(rule_set.rules),
+        valuesets=len(rule_set.valuesets),
+        files=sorted(rule_set.files),
+        warnings=_problems(rule_set.warnings),
+    )
+
+
+@router.post("/admin/rules/reload", responses={422: {"description": "The new rule set is invalid; the old one stays"}})
+def reload_rules(request: Request) -> ReloadResult:
+    """Load the rule files again and swap the whole set in; an invalid set is refused and the old one stays."""
+    try:
+        old, new = _rules(request).reload()
+    except RuleSetError as exc:
+        raise HTTPException(422, [p.model_dump() for p in _problems(exc.problems)]) from exc
+    return ReloadResult(
+        previous_version=old.version,
+        version=new.version,
+        changed=old.version != new.version,
+        warnings=_problems(new.warnings),
+    )

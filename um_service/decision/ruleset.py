@@ -1,0 +1,247 @@
+"""Loading a rule set: read every rule file, check it strictly, compile it once, index it by code.
+
+A rule set is all-or-nothing: any problem (bad YAML, unknown field, FHIRPath that does not compile, unknown value
+set, a denial, conflicting rules) raises RuleSetError listing every problem with file, rule and field, and
+nothing of it is used. The version is a content hash of all rule files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .expressions import MEMBER_OF, Compiled, ExpressionError, compile_expression
+from .index import EXACT, RANGE, VALUESET, CodeIndex, Coverage
+from .model import Condition, Rule, RuleFile, ValueSet, system_url
+
+CAUTION = {"pend": 3, "approve": 2, "not_required": 1}
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    """One thing wrong with a rule set: where (file, rule, field) and why."""
+
+    file: str
+    rule: str | None
+    field: str | None
+    reason: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = self.file + (f", rule {self.rule}" if self.rule else "") + (f", {self.field}" if self.field else "")
+        return f"{self.severity}: {where}: {self.reason}"
+
+
+class RuleSetError(Exception):
+    """A rule set that cannot be used, with every problem found."""
+
+    def __init__(self, problems: list[RuleProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class CompiledCondition:
+    """A condition with its compiled expression."""
+
+    condition: Condition
+    evaluate: Compiled
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledRule:
+    """A rule ready to evaluate: its coverage of codes and its compiled conditions."""
+
+    rule: Rule
+    file: str
+    coverage: Coverage
+    conditions: tuple[CompiledCondition, ...]
+
+    @property
+    def id(self) -> str:
+        """The rule id."""
+        return self.rule.id
+
+    def precedence(self, specificity: int) -> tuple[int, int, int, str]:
+        """Sort key: higher priority, then more specific match, then the more cautious outcome, then id."""
+        return (-self.rule.priority, -specificity, -CAUTION[self.rule.outcome.decision], self.rule.id)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A complete, checked, compiled rule set."""
+
+    version: str
+    rules: tuple[CompiledRule, ...]
+    valuesets: Mapping[str, ValueSet]
+    files: Mapping[str, str]
+    index: CodeIndex[CompiledRule] = field(repr=False)
+    valueset_coverage: Mapping[str, Coverage] = field(repr=False, default_factory=dict)
+    warnings: tuple[RuleProblem, ...] = ()
+
+    def by_id(self, rule_id: str) -> CompiledRule | None:
+        """A rule by id."""
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+
+def rule_files(directory: Path) -> dict[str, str]:
+    """The rule files of a rules directory (top-level and valuesets/ YAML), by path relative to it."""
+    paths = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml"), *directory.glob("valuesets/*.yaml")])
+    return {str(p.relative_to(directory)): p.read_text() for p in paths}
+
+
+def load_directory(directory: Path) -> RuleSet:
+    """Load the rule set in `directory`, or raise RuleSetError."""
+    if not directory.is_dir():
+        raise RuleSetError([RuleProblem(str(directory), None, None, "rules directory not found")])
+    return load_files(rule_files(directory))
+
+
+def version_of(files: Mapping[str, str]) -> str:
+    """The content hash that versions a rule set."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def load_files(files: Mapping[str, str]) -> RuleSet:
+    """Check and compile rule files given as {name: YAML text}."""
+    from .analysis import analyse  # analysis needs the compiled types defined here
+
+    problems: list[RuleProblem] = []
+    parsed: list[tuple[str, RuleFile]] = []
+    for name, text in sorted(files.items()):
+        rule_file = _parse(name, text, problems)
+        if rule_file is not None:
+            parsed.append((name, rule_file))
+    valuesets = _valuesets(parsed, problems)
+    coverage = {name: _valueset_coverage(valueset) for name, valueset in valuesets.items()}
+    compiled = _compile_rules(parsed, valuesets, problems)
+    if problems:
+        raise RuleSetError(problems)
+    findings = analyse(compiled)
+    errors = [p for p in findings if p.severity == "error"]
+    if errors:
+        raise RuleSetError(errors)
+    return RuleSet(
+        version=version_of(files),
+        rules=tuple(compiled),
+        valuesets=valuesets,
+        files=dict(files),
+        index=CodeIndex((rule, rule.coverage) for rule in compiled),
+        valueset_coverage=coverage,
+        warnings=tuple(p for p in findings if p.severity != "error"),
+    )
+
+
+def _parse(name: str, text: str, problems: list[RuleProblem]) -> RuleFile | None:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else None
+        problems.append(RuleProblem(name, None, where, f"not valid YAML: {getattr(exc, 'problem', exc)}"))
+        return None
+    if data is None:
+        return RuleFile()
+    try:
+        return RuleFile.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            problems.append(_validation_problem(name, data, error))
+        return None
+
+
+def _validation_problem(name: str, data: Any, error: Any) -> RuleProblem:
+    location = list(error.get("loc", ()))
+    rule_id = None
+    if len(location) >= 2 and location[0] in ("rules", "valuesets") and isinstance(location[1], int):
+        items = data.get(location[0]) if isinstance(data, dict) else None
+        if isinstance(items, list) and location[1] < len(items) and isinstance(items[location[1]], dict):
+            rule_id = str(items[location[1]].get("id") or f"#{location[1] + 1}")
+        location = location[2:]
+    reason = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if error.get("type") == "extra_forbidden":
+        reason = "unknown field"
+    return RuleProblem(name, rule_id, ".".join(str(part) for part in location) or None, reason)
+
+
+def _valuesets(parsed: list[tuple[str, RuleFile]], problems: list[RuleProblem]) -> dict[str, ValueSet]:
+    found: dict[str, ValueSet] = {}
+    where: dict[str, str] = {}
+    for name, rule_file in parsed:
+        for valueset in rule_file.valuesets:
+            if valueset.id in found:
+                problems.append(
+                    RuleProblem(name, valueset.id, "id", f"value set id also defined in {where[valueset.id]}")
+                )
+                continue
+            found[valueset.id] = valueset
+            where[valueset.id] = name
+    return found
+
+
+def _compile_rules(
+    parsed: list[tuple[str, RuleFile]], valuesets: Mapping[str, ValueSet], problems: list[RuleProblem]
+) -> list[CompiledRule]:
+    compiled: list[CompiledRule] = []
+    seen: dict[str, str] = {}
+    for name, rule_file in parsed:
+        for rule in rule_file.rules:
+            if rule.id in seen:
+                problems.append(RuleProblem(name, rule.id, "id", f"rule id also used in {seen[rule.id]}"))
+                continue
+            seen[rule.id] = name
+            coverage = _coverage(name, rule, valuesets, problems)
+            conditions = []
+            for position, condition in enumerate(rule.when):
+                where = f"when.{position}.expression ({condition.id})"
+                try:
+                    conditions.append(CompiledCondition(condition, compile_expression(condition.expression)))
+                except ExpressionError as exc:
+                    problems.append(RuleProblem(name, rule.id, where, str(exc)))
+                for unknown in sorted(set(MEMBER_OF.findall(condition.expression)) - set(valuesets)):
+                    problems.append(RuleProblem(name, rule.id, where, f"memberOf names unknown value set {unknown!r}"))
+            compiled.append(CompiledRule(rule, name, coverage, tuple(conditions)))
+    return compiled
+
+
+def _coverage(name: str, rule: Rule, valuesets: Mapping[str, ValueSet], problems: list[RuleProblem]) -> Coverage:
+    coverage = Coverage()
+    for position, selector in enumerate(rule.services):
+        if selector.valueset is not None:
+            valueset = valuesets.get(selector.valueset)
+            if valueset is None:
+                problems.append(
+                    RuleProblem(
+                        name, rule.id, f"services.{position}.valueset", f"unknown value set {selector.valueset!r}"
+                    )
+                )
+                continue
+            for included in valueset.include:
+                _add(coverage, included.system or "", included.codes, included.range, VALUESET)
+        else:
+            _add(coverage, selector.system or "", selector.codes, selector.range, EXACT)
+    return coverage
+
+
+def _valueset_coverage(valueset: ValueSet) -> Coverage:
+    coverage = Coverage()
+    for included in valueset.include:
+        _add(coverage, included.system or "", included.codes, included.range, VALUESET)
+    return coverage
+
+
+def _add(coverage: Coverage, system: str, codes: tuple[str, ...], code_range: Any, specificity: int) -> None:
+    url = system_url(system)
+    for code in codes:
+        coverage.add_code(url, code, specificity)
+    if code_range is not None:
+        coverage.ranges.append((url, code_range.start, code_range.end, RANGE if specificity == EXACT else specificity))
