@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from um_service.fhir.response import review_code_of
+
 from builders import cancelled, item, request_bundle, update_of
 from conftest import submit
 from pas_checks import assert_operation_outcome, assert_valid_fhir
-
-from um_service.fhir.response import review_code_of
 
 
 def submitted(client: Any, **kwargs: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from conftest import EXAMPLES, FHIR_JSON, example, post_fhir, review_codes, submit
 from pas_checks import assert_operation_outcome, assert_response_bundle, assert_valid_fhir
 

@@ -8,8 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
-from builders import changed, item, request_bundle, update_of
-from conftest import FHIR_JSON, example, submit
 from sqlalchemy import select
 
 from um_service.context import RequestContext
@@ -18,6 +16,9 @@ from um_service.decision import load_directory
 from um_service.fhir.envelope import Limits
 from um_service.intake import submit as intake_submit
 from um_service.settings import REPO_ROOT
+
+from builders import changed, item, request_bundle, update_of
+from conftest import FHIR_JSON, example, submit
 
 
 def test_a_retry_gets_the_same_answer_and_stores_nothing(client: Any, counts: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
+
 from builders import claim_of, item, request_bundle
 from conftest import FHIR_JSON
 from pas_checks import assert_operation_outcome

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import FHIR_JSON
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+from conftest import FHIR_JSON
 
 
 def test_metadata_is_a_fhir_4_0_1_capability_statement(client: Any) -> None:

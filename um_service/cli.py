@@ -25,6 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply every migration")
 
+    rules = commands.add_parser("rules", help="business rules: check, test, replay")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_commands.add_parser("check", help="check the rule files: errors, conflicts, unreachable rules")
+    check.add_argument("--dir", type=Path, help="rules directory (UM_RULES_DIR, default rules/)")
+    test = rules_commands.add_parser("test", help="run the rule pack's test cases (rules/tests) and print a table")
+    test.add_argument("--dir", type=Path, help="rules directory (UM_RULES_DIR, default rules/)")
+    replay = rules_commands.add_parser("replay", help="a stored case under its original and the current rules")
+    replay.add_argument("--case", required=True, help="case id")
+
     openapi = commands.add_parser("openapi", help="write the OpenAPI document (openapi/openapi.json)")
     openapi.add_argument("--output", default=str(REPO_ROOT / "openapi" / "openapi.json"))
 
@@ -34,11 +43,24 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "db":
         return _upgrade()
+    if args.command == "rules":
+        from . import rule_commands
+
+        directory = getattr(args, "dir", None) or settings.rules_dir
+        if args.rules_command == "check":
+            return rule_commands.check(directory)
+        if args.rules_command == "test":
+            return rule_commands.test(directory)
+        return rule_commands.replay(settings, args.case)
     if args.command == "openapi":
         Path(args.output).write_text(openapi_document())
         print(f"wrote {args.output}", file=sys.stderr)
         return 0
     if args.command == "serve":
+        from . import rule_commands
+
+        if rule_commands.check(settings.rules_dir, quiet=True) != 0:
+            return 1
         if not args.no_upgrade:
             _upgrade()
         import uvicorn

@@ -69,8 +69,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if not _is_fhir(request):
+            return JSONResponse(
+                {"status": exc.status_code, "detail": exc.detail}, status_code=exc.status_code, headers=headers
+            )
         code = _ISSUE_CODE_BY_STATUS.get(exc.status_code, "exception")
-        return _answer(request, exc.status_code, [Problem(code, str(exc.detail))], dict(exc.headers or {}))
+        return _answer(request, exc.status_code, [Problem(code, str(exc.detail))], headers)
 
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> Response:

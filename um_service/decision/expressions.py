@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from antlr4 import CommonTokenStream, InputStream, Token
@@ -118,8 +119,12 @@ class _Collect(ErrorListener):  # type: ignore[misc]
 Compiled = Callable[[dict[str, Any], dict[str, Any]], list[Any]]
 
 
+@lru_cache(maxsize=4096)
 def compile_expression(text: str) -> Compiled:
-    """Compile a FHIRPath expression, or raise ExpressionError saying what is wrong with it."""
+    """Compile a FHIRPath expression, or raise ExpressionError saying what is wrong with it.
+
+    Cached by text: rules often repeat an expression, and a compiled one is a pure function.
+    """
     listener = _Collect()
     lexer = FHIRPathLexer(InputStream(text))
     lexer.removeErrorListeners()

@@ -21,6 +21,7 @@ from .index import EXACT, RANGE, VALUESET, CodeIndex, Coverage
 from .model import Condition, Rule, RuleFile, ValueSet, system_url
 
 CAUTION = {"pend": 3, "approve": 2, "not_required": 1}
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def load_files(files: Mapping[str, str]) -> RuleSet:
 
 def _parse(name: str, text: str, problems: list[RuleProblem]) -> RuleFile | None:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)  # a safe loader: libyaml's when PyYAML has it
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else None

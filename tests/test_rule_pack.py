@@ -1,0 +1,46 @@
+"""The shipped rule pack: it loads without warnings, its own test cases pass, and every rule is tested for each
+of its outcomes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from um_service.decision import load_directory
+from um_service.decision.testcases import run
+from um_service.settings import REPO_ROOT
+
+RULES = REPO_ROOT / "rules"
+
+
+def test_the_shipped_rule_pack_loads_cleanly() -> None:
+    rule_set = load_directory(RULES)
+
+    assert len(rule_set.rules) >= 15
+    assert rule_set.warnings == ()
+    for rule in rule_set.rules:
+        assert len(rule.rule.description.split()) >= 6, f"{rule.id} needs a plain-language description"
+
+
+def test_the_rule_pack_test_cases_pass() -> None:
+    results = run(RULES / "tests", load_directory(RULES))
+
+    failures = [r for r in results if not r.passed]
+    assert results
+    assert failures == []
+
+
+def test_every_rule_is_tested_for_each_of_its_outcomes() -> None:
+    rule_set = load_directory(RULES)
+    seen: dict[str, set[str]] = defaultdict(set)
+    for result in run(RULES / "tests", rule_set):
+        actual = result.actual.split(" ")
+        if "by" in actual:
+            seen[actual[actual.index("by") + 1]].add(actual[0])
+
+    for compiled in rule_set.rules:
+        rule = compiled.rule
+        wanted = {rule.outcome.decision}
+        # An approval that can fall back (too many units, missing documents) also pends.
+        if rule.outcome.decision == "approve" and (rule.outcome.max_quantity or rule.documents):
+            wanted.add("pend")
+        assert wanted <= seen[rule.id], f"{rule.id}: tested {sorted(seen[rule.id])}, needs {sorted(wanted)}"
