@@ -4,6 +4,7 @@ of its outcomes."""
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from um_service.decision import load_directory
 from um_service.decision.testcases import run
@@ -44,3 +45,29 @@ def test_every_rule_is_tested_for_each_of_its_outcomes() -> None:
         if rule.outcome.decision == "approve" and (rule.outcome.max_quantity or rule.documents):
             wanted.add("pend")
         assert wanted <= seen[rule.id], f"{rule.id}: tested {sorted(seen[rule.id])}, needs {sorted(wanted)}"
+
+
+def test_every_rule_pack_case_gets_its_outcome_through_http(client: Any, clock: Any) -> None:
+    import yaml
+
+    from um_service.decision.testcases import CaseFile, Expected, build_request
+
+    from conftest import review_codes, submit
+
+    wanted_codes = {"approve": "A1", "not_required": "NA", "pend": "A4"}
+    checked = 0
+    for path in sorted((RULES / "tests").glob("*.yaml")):
+        for number, case in enumerate(CaseFile.model_validate(yaml.safe_load(path.read_text())).cases):
+            bundle = build_request(case.request, RULES / "tests" / "bundles")
+            bundle["entry"][0]["resource"]["identifier"][0]["value"] = f"{path.stem}-{number}"
+            clock.now = case.received
+
+            codes = review_codes(submit(client, bundle).json())
+
+            expected = {
+                sequence: wanted_codes[e.decision if isinstance(e, Expected) else e]
+                for sequence, e in case.expect.items()
+            }
+            assert codes == expected, case.name
+            checked += 1
+    assert checked >= 30
