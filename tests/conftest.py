@@ -79,7 +79,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def settings(migrated: str) -> Settings:
-    return Settings(database_url=migrated)
+    # The dispatcher thread is off: tests deliver the outbox themselves, with their own clock.
+    return Settings(database_url=migrated, dispatcher=False)
 
 
 @pytest.fixture

@@ -48,6 +48,9 @@ def item_results(items: list[CaseItem]) -> list[ItemResult]:
                 decided_on=item.updated_at.date().isoformat() if action.is_final else None,
                 note=note,
                 documents=documents,
+                authorized_quantity=item.authorized_quantity,
+                reason_code=item.reason_code,
+                human=item.decided_by not in (None, "automation"),
             )
         )
     return results

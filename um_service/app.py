@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
-from .api import errors, fhir, health, staff
+from . import clocks, staff_directory
+from .api import errors, fhir, health, review, staff, subscriptions
 from .db.session import Database
 from .decision.active import ActiveRules
 from .fhir import schema
+from .notify import DeliveryPolicy, Dispatcher
 from .settings import Settings, get_settings
 
 
@@ -22,7 +24,17 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         schema.warm_up()
+        if settings.staff_file.is_file():
+            with app.state.database.transaction() as session:
+                staff_directory.seed(session, settings.staff_file)
+        dispatcher = None
+        if settings.dispatcher:
+            dispatcher = _dispatcher(app, settings)
+            dispatcher.start()
+        app.state.dispatcher = dispatcher
         yield
+        if dispatcher is not None:
+            dispatcher.stop()
         app.state.database.dispose()
 
     app = FastAPI(
@@ -39,6 +51,27 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.state.started = datetime.now(UTC).isoformat(timespec="seconds")
     errors.install(app)
     app.include_router(fhir.router)
+    app.include_router(subscriptions.router)
+    app.include_router(review.router)
     app.include_router(staff.router)
     app.include_router(health.router)
     return app
+
+
+def _dispatcher(app: FastAPI, settings: Settings) -> Dispatcher:
+    database = app.state.database
+    clock = app.state.clock
+
+    def sweep(now: datetime) -> None:
+        with database.transaction() as session:
+            clocks.sweep(session, now=now)
+
+    policy = DeliveryPolicy(max_attempts=settings.notify_max_attempts, timeout=settings.notify_timeout_seconds)
+    return Dispatcher(
+        database,
+        clock=clock,
+        policy=policy,
+        poll_seconds=settings.dispatcher_poll_seconds,
+        periodic=sweep,
+        periodic_seconds=settings.clock_sweep_seconds,
+    )

@@ -72,6 +72,7 @@ def record_keys(session: Session, *, case: Case, request: PasRequest, submitter:
     wanted |= {("patient", s, v) for s, v in parties.patient_ids}
     wanted |= {("provider", s, v) for s, v in parties.provider_ids}
     wanted |= {("insurer", s, v) for s, v in parties.insurer_ids}
+    wanted |= {("sender", "", v) for v in parties.sender_ids}
     for role, system, value in sorted(wanted - repository.parties_of(session, case.id)):
         session.add(CaseParty(case_id=case.id, role=role, system=system, value=value))
 

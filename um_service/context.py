@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from .decision import RuleSet
@@ -19,5 +20,4 @@ class RequestContext:
     payer_system: str
     limits: Limits
     rules: RuleSet
-    expedited_hours: int = 72
-    standard_days: int = 7
+    due_overrides: Mapping[str, Mapping[str, int]] = field(default_factory=dict)

@@ -13,8 +13,8 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audit, decision, refusal, updates
-from .case import Priority, due_at, new_preauth_ref, status_from_items
+from . import audit, clocks, decision, refusal, routing, updates
+from .case import CaseStatus, Priority, new_preauth_ref, status_from_items
 from .case_records import new_item, record_keys, store_submission
 from .context import RequestContext
 from .db import repository
@@ -86,6 +86,7 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
             "Claim.related points at the request it changes (PAS 2.2).",
         )
     priority = Priority.EXPEDITED if request.expedited else Priority.STANDARD
+    line_of_business = request.parties.line_of_business
     case = Case(
         id=str(uuid.uuid4()),
         submitter=context.submitter,
@@ -93,14 +94,11 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
         status="received",
         priority=priority.value,
         received_at=context.now,
-        due_at=due_at(
-            context.now,
-            priority,
-            expedited_hours=context.expedited_hours,
-            standard_days=context.standard_days,
-        ),
+        due_at=clocks.due_for(context.now, priority, line_of_business, context.due_overrides),
         updated_at=context.now,
         response_version=0,
+        line_of_business=line_of_business,
+        member_state=request.parties.member_state,
     )
     session.add(case)
     session.flush()
@@ -109,6 +107,12 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
     items = [new_item(case.id, requested, outcomes.get(requested.sequence), context) for requested in request.items]
     session.add_all(items)
     case.status = status_from_items(ReviewAction(i.review_action) for i in items).value
+    if case.status == CaseStatus.PENDED:
+        routing.place(session, case, items)
+        routing.offer(session, case, now=context.now)
+    routed = (
+        f" Queue {case.queue}, offered to {case.assignee or 'nobody yet'}." if case.status == CaseStatus.PENDED else ""
+    )
     body = store_submission(session, case=case, request=request, items=items, kind="initial", context=context)
     audit.record(
         session,
@@ -117,7 +121,12 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
         role="provider",
         action="submitted",
         at=context.now,
-        reason=f"PAS request received with {len(items)} item(s); case {case.status}.",
-        detail={"items": {i.sequence: i.review_action for i in items}, "priority": case.priority},
+        reason=f"PAS request received with {len(items)} item(s); case {case.status}.{routed}",
+        detail={
+            "items": {i.sequence: i.review_action for i in items},
+            "priority": case.priority,
+            "queue": case.queue,
+            "assignee": case.assignee,
+        },
     )
     return body

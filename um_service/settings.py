@@ -29,6 +29,18 @@ class Settings(BaseSettings):
     max_bundle_entries: int = 1000
     max_claim_items: int = 999
 
+    # Per line of business (Coverage.type code): {"medicaid": {"standard_days": 7, "expedited_hours": 72}}.
+    due_overrides: dict[str, dict[str, int]] = {}
+    # Staff seed file (queues, reviewers) loaded at start-up when present.
+    staff_file: Path = REPO_ROOT / "rules" / "staff" / "staff.yaml"
+
+    # Notification delivery (transactional outbox, background dispatcher in every worker).
+    dispatcher: bool = True
+    dispatcher_poll_seconds: float = 1.0
+    clock_sweep_seconds: float = 300.0
+    notify_timeout_seconds: float = 10.0
+    notify_max_attempts: int = 8
+
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"

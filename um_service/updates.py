@@ -10,8 +10,8 @@ from __future__ import annotations
 import orjson
 from sqlalchemy.orm import Session
 
-from . import audit, decision, refusal
-from .case import CaseStatus, Priority, due_at, status_from_items
+from . import audit, clocks, decision, refusal, routing
+from .case import HUMAN_REVIEW, CaseStatus, Priority, next_status
 from .case_records import apply_outcome, cancel_item, new_item, record_keys, store_submission
 from .context import RequestContext
 from .db import repository
@@ -79,16 +79,20 @@ def apply(session: Session, *, request: PasRequest, context: RequestContext) -> 
     changes = _apply_items(session, case, request, existing, context)
     if request.expedited and case.priority != Priority.EXPEDITED:
         case.priority = Priority.EXPEDITED.value
-        expedited_due = due_at(
-            context.now,
-            Priority.EXPEDITED,
-            expedited_hours=context.expedited_hours,
-            standard_days=context.standard_days,
-        )
+        expedited_due = clocks.due_for(context.now, Priority.EXPEDITED, case.line_of_business, context.due_overrides)
         case.due_at = min(case.due_at, expedited_due)
     record_keys(session, case=case, request=request, submitter=context.submitter)
     items = sorted(existing.values(), key=lambda i: i.sequence)
-    case.status = status_from_items(ReviewAction(i.review_action) for i in items).value
+    if case.status == CaseStatus.INFO_REQUESTED and not any(_awaits_documents(i) for i in items):
+        # The documents a reviewer asked for arrived: the case goes back to that reviewer.
+        case.status = CaseStatus.IN_REVIEW.value
+        changes.append((0, "documents received; back to the reviewer"))
+    case.status = next_status(case.status, (ReviewAction(i.review_action) for i in items)).value
+    if case.status == CaseStatus.CANCELLED:
+        case.assignee = None
+    if case.status == CaseStatus.PENDED:
+        routing.place(session, case, items)
+        routing.offer(session, case, now=context.now)
     kind = "cancel" if request.cancels_all else "update"
     body = store_submission(session, case=case, request=request, items=items, kind=kind, context=context)
     summary = "; ".join(f"item {seq} {what}" for seq, what in changes) or "no item changed"
@@ -156,10 +160,26 @@ def _apply_items(
 ) -> list[tuple[int, str]]:
     """Cancel, add or re-decide items; return (sequence, what happened) for each one that changed."""
     outcomes = decision.decide(request, rule_set=context.rules, received=case.received_at)
+    present = decision.present_documents(request)
+    in_review = case.status in HUMAN_REVIEW
     changes: list[tuple[int, str]] = []
     for requested in request.items:
         row = existing.get(requested.sequence)
         outcome = None if request.cancels_all else outcomes.get(requested.sequence)
+        if (
+            in_review
+            and row is not None
+            and outcome is not None
+            and _awaits_documents(row)
+            and row.content_hash == requested.content_hash
+        ):
+            # A reviewer asked for these documents: they go to the reviewer, not back through automation.
+            wanted = {d["loinc"] for d in orjson.loads(row.documents)}
+            if wanted <= present:
+                row.documents = "[]"
+                row.updated_at = context.now
+                changes.append((requested.sequence, "documents received"))
+            continue
         if row is None:
             row = new_item(case.id, requested, outcome, context)
             session.add(row)

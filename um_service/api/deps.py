@@ -53,6 +53,7 @@ def _context(request: Request, settings: SettingsDep) -> RequestContext:
         now=_clock(request)(),
         payer_system=settings.payer_identifier_system,
         rules=request.app.state.rules.current,
+        due_overrides=settings.due_overrides,
         limits=Limits(
             max_json_depth=settings.max_json_depth,
             max_bundle_entries=settings.max_bundle_entries,

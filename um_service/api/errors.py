@@ -13,6 +13,8 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..fhir.outcome import FhirError, Problem, operation_outcome
+from ..review import ReviewError
+from ..routing import RoutingError
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,12 @@ def install(app: FastAPI) -> None:
             )
         code = _ISSUE_CODE_BY_STATUS.get(exc.status_code, "exception")
         return _answer(request, exc.status_code, [Problem(code, str(exc.detail))], headers)
+
+    @app.exception_handler(ReviewError)
+    @app.exception_handler(RoutingError)
+    async def _refused(request: Request, exc: Exception) -> Response:
+        status = int(getattr(exc, "status", 409))
+        return JSONResponse({"status": status, "detail": str(exc)}, status_code=status)
 
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> Response:

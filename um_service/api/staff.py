@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
-from .. import case_details, rule_versions
+from .. import case_details, clocks, routing, rule_versions, staff_directory
+from ..db.models import OutboxMessage, Reviewer, WorkQueue
 from ..decision import RuleSetError
 from ..decision.active import ActiveRules
-from .deps import DatabaseDep
+from ..staff_directory import QueueSpec, ReviewerSpec
+from .deps import ContextDep, DatabaseDep
 
 router = APIRouter(prefix="/um", tags=["UM staff"])
 
@@ -40,6 +42,8 @@ class ItemView(BaseModel):
     skills: list[str]
     review_priority: str
     reason: str | None
+    reason_code: str | None
+    authorized_quantity: float | None
     decided_by: str | None
     rule_id: str | None
     ruleset_version: str | None
@@ -67,6 +71,18 @@ class CaseView(BaseModel):
     due_at: datetime
     updated_at: datetime
     claim_response_version: int
+    queue: str | None
+    required_skills: list[str]
+    review_priority: str
+    assignee: str | None
+    near_breach: bool
+    line_of_business: str | None
+    member_state: str | None
+    escalation_note: str | None
+    extension_reason: str | None
+    p2p_at: datetime | None
+    p2p_contact: str | None
+    decided_at: datetime | None
     identifiers: list[Identifier]
     items: list[ItemView]
 
@@ -166,3 +182,93 @@ def reload_rules(request: Request) -> ReloadResult:
         changed=old.version != new.version,
         warnings=_problems(new.warnings),
     )
+
+
+@router.get("/reviewers")
+def list_reviewers(database: DatabaseDep) -> list[dict[str, Any]]:
+    """Every reviewer with skills, licensed states, capacity, availability and open cases."""
+    with database.transaction() as session:
+        return [
+            staff_directory.reviewer_view(r, routing.open_count(session, r.id))
+            for r in staff_directory.reviewers(session)
+        ]
+
+
+@router.put("/reviewers/{reviewer_id}", responses={422: {"description": "Invalid reviewer"}})
+def save_reviewer(reviewer_id: str, body: ReviewerSpec, database: DatabaseDep) -> dict[str, Any]:
+    """Create or replace a reviewer (the id in the path and body must agree)."""
+    if body.id != reviewer_id:
+        raise HTTPException(422, "the reviewer id in the path and the body differ")
+    with database.transaction() as session:
+        reviewer = staff_directory.save_reviewer(session, body)
+        return staff_directory.reviewer_view(reviewer, routing.open_count(session, reviewer.id))
+
+
+class Availability(BaseModel):
+    """A change of availability or capacity."""
+
+    available: bool | None = None
+    capacity: int | None = None
+
+
+@router.patch("/reviewers/{reviewer_id}", responses={404: {"description": "No such reviewer"}})
+def update_reviewer(reviewer_id: str, body: Availability, database: DatabaseDep) -> dict[str, Any]:
+    """Mark a reviewer (un)available or change their capacity."""
+    with database.transaction() as session:
+        reviewer = session.get(Reviewer, reviewer_id)
+        if reviewer is None:
+            raise HTTPException(404, f"reviewer {reviewer_id} not found")
+        if body.available is not None:
+            reviewer.available = body.available
+        if body.capacity is not None:
+            reviewer.capacity = body.capacity
+        return staff_directory.reviewer_view(reviewer, routing.open_count(session, reviewer.id))
+
+
+@router.get("/queues")
+def list_queues(database: DatabaseDep) -> list[dict[str, Any]]:
+    """Every work queue and the skills it needs."""
+    with database.transaction() as session:
+        return [staff_directory.queue_view(q) for q in staff_directory.queues(session)]
+
+
+@router.put("/queues/{name}", responses={422: {"description": "Invalid queue"}})
+def save_queue(name: str, body: QueueSpec, database: DatabaseDep) -> dict[str, Any]:
+    """Create or replace a work queue."""
+    if body.name != name:
+        raise HTTPException(422, "the queue name in the path and the body differ")
+    with database.transaction() as session:
+        queue: WorkQueue = staff_directory.save_queue(session, body)
+        return staff_directory.queue_view(queue)
+
+
+@router.post("/admin/clocks/sweep")
+def sweep_clocks(database: DatabaseDep, context: ContextDep) -> dict[str, int]:
+    """Flag open cases near breach and make them urgent (the dispatcher also does this periodically)."""
+    with database.transaction() as session:
+        return {"flagged": clocks.sweep(session, now=context.now)}
+
+
+@router.get("/admin/outbox")
+def outbox(database: DatabaseDep, status: str | None = None) -> list[dict[str, Any]]:
+    """Notifications waiting, sent or failed: attempts, next attempt, last error (for operators)."""
+    from sqlalchemy import select
+
+    with database.transaction() as session:
+        statement = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
+        if status:
+            statement = statement.where(OutboxMessage.status == status)
+        return [
+            {
+                "id": m.id,
+                "subscription_id": m.subscription_id,
+                "kind": m.kind,
+                "case_id": m.case_id,
+                "status": m.status,
+                "attempts": m.attempts,
+                "next_attempt_at": m.next_attempt_at,
+                "last_error": m.last_error,
+                "sent_at": m.sent_at,
+            }
+            for m in session.scalars(statement)
+        ]

@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -60,6 +62,7 @@ class Case(Base):
     """One prior-authorization request (a PAS Claim and its updates); its items carry the decisions."""
 
     __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_status_due_at", "status", "due_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     submitter: Mapped[str] = mapped_column(String(200), index=True)
@@ -71,6 +74,19 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
     response_version: Mapped[int] = mapped_column(Integer, default=0)
     latest_submission_id: Mapped[str | None] = mapped_column(String(36))
+    line_of_business: Mapped[str | None] = mapped_column(String(100))
+    member_state: Mapped[str | None] = mapped_column(String(10))
+    queue: Mapped[str | None] = mapped_column(String(100), index=True)
+    required_skills: Mapped[str] = mapped_column(Text, default="[]")
+    review_priority: Mapped[str] = mapped_column(String(20), default="routine")
+    assignee: Mapped[str | None] = mapped_column(ForeignKey("reviewers.id"), index=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    escalation_note: Mapped[str | None] = mapped_column(Text)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    near_breach: Mapped[bool] = mapped_column(Boolean, default=False)
+    p2p_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    p2p_contact: Mapped[str | None] = mapped_column(String(300))
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class CaseIdentifier(Base):
@@ -143,6 +159,8 @@ class CaseItem(Base):
     documents: Mapped[str] = mapped_column(Text, default="[]")
     authorized_start: Mapped[str | None] = mapped_column(String(10))
     authorized_end: Mapped[str | None] = mapped_column(String(10))
+    authorized_quantity: Mapped[float | None] = mapped_column(Float)
+    reason_code: Mapped[str | None] = mapped_column(String(20))
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
@@ -195,3 +213,67 @@ class RuleSetVersion(Base):
     version: Mapped[str] = mapped_column(String(64), primary_key=True)
     first_loaded_at: Mapped[datetime] = mapped_column(Timestamp)
     files: Mapped[str] = mapped_column(Text)
+
+
+class Reviewer(Base):
+    """A UM nurse or medical director: skills, licensed states, how many open cases they can hold."""
+
+    __tablename__ = "reviewers"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(30))
+    skills: Mapped[str] = mapped_column(Text, default="[]")
+    licensed_states: Mapped[str] = mapped_column(Text, default="[]")
+    capacity: Mapped[int] = mapped_column(Integer, default=10)
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    npi: Mapped[str | None] = mapped_column(String(20))
+
+
+class WorkQueue(Base):
+    """A work queue and the skills its cases need."""
+
+    __tablename__ = "queues"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    skills: Mapped[str] = mapped_column(Text, default="[]")
+
+
+class Subscription(Base):
+    """A provider system's PAS subscription (R4 backport, rest-hook, full-resource)."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str] = mapped_column(String(200))
+    endpoint: Mapped[str] = mapped_column(String(2000))
+    headers: Mapped[str] = mapped_column(Text, default="[]")
+    org_identifiers: Mapped[str] = mapped_column(Text, default="[]")
+    end_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    resource: Mapped[str] = mapped_column(Text)
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class OutboxMessage(Base):
+    """A notification to deliver, written in the transaction of the change it announces."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    case_id: Mapped[str | None] = mapped_column(String(36))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(Timestamp)
+    locked_until: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp)

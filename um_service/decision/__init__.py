@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..fhir.pas_request import PasRequest
-from .engine import DEFAULT_QUEUE, ItemOutcome, evaluate
+from .engine import DEFAULT_QUEUE, ItemOutcome, evaluate, present_documents
 from .ruleset import RuleProblem, RuleSet, RuleSetError, load_directory, load_files
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "decide",
     "load_directory",
     "load_files",
+    "present_documents",
 ]
 
 

@@ -76,6 +76,11 @@ class _Facts:
         return cls(request, frozenset(codes(coverage.get("type"))), frozenset(plans), frozenset(documents))
 
 
+def present_documents(request: PasRequest) -> frozenset[str]:
+    """LOINC codes of the documents a request carries (DocumentReference type/category, supportingInfo.code)."""
+    return _Facts.of(request).documents
+
+
 def _candidates(item: RequestedItem, rule_set: RuleSet) -> list[tuple[CompiledRule, int]]:
     best: dict[str, tuple[CompiledRule, int]] = {}
     for system, code in item.product_codes:

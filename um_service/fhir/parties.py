@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .elements import as_dict, as_list, identifier_pairs, typed_identifier_values
+from .codes import EXT_TRANSMISSION_IDENTIFIERS
+from .elements import as_dict, as_list, codings, extension, identifier_pairs, typed_identifier_values
 from .outcome import Problem
 from .references import BundleIndex, Entry
 
@@ -26,6 +27,24 @@ class Parties:
     patient_ids: frozenset[Identifier]
     provider_ids: frozenset[Identifier]
     insurer_ids: frozenset[Identifier]
+    sender_ids: frozenset[str] = frozenset()
+
+    @property
+    def line_of_business(self) -> str | None:
+        """The focal Coverage's type code (e.g. commercial, medicare-advantage), if any."""
+        if self.coverage is None:
+            return None
+        found = codings(self.coverage.resource.get("type"))
+        return found[0][1] if found else None
+
+    @property
+    def member_state(self) -> str | None:
+        """The member's state (first address), for reviewer licensing."""
+        for address in as_list(self.patient.resource.get("address")):
+            state = as_dict(address).get("state")
+            if isinstance(state, str) and state:
+                return state[:10]
+        return None
 
 
 _EXPECTED = {
@@ -85,6 +104,7 @@ def read_parties(
             patient_ids=frozenset(identifier_pairs(resolved["patient"].resource)),
             provider_ids=frozenset(provider_ids),
             insurer_ids=frozenset(identifier_pairs(resolved["insurer"].resource)),
+            sender_ids=frozenset(_senders(claim)),
         ),
         problems,
     )
@@ -119,3 +139,14 @@ def _focal_coverage(
         if chosen is None or insurance.get("focal") is True:
             chosen = target
     return chosen
+
+
+def _senders(claim: dict[str, object]) -> set[str]:
+    """The sending system's interchange id (ISA06, TransmissionIdentifiers.interchangeSenderID)."""
+    transmission = extension(claim, EXT_TRANSMISSION_IDENTIFIERS)
+    found = set()
+    for part in as_list(as_dict(transmission).get("extension")):
+        part = as_dict(part)
+        if part.get("url") == "interchangeSenderID" and isinstance(part.get("valueString"), str):
+            found.add(part["valueString"])
+    return found

@@ -15,6 +15,7 @@ from typing import Any
 
 from .codes import (
     EXT_ADMINISTRATION_REFERENCE_NUMBER,
+    EXT_CLAIM_RESPONSE_REVIEWER,
     EXT_CONTENT_MODIFIER,
     EXT_ERROR_FOLLOWUP_ACTION,
     EXT_ERROR_PATH,
@@ -34,6 +35,7 @@ from .codes import (
     SYSTEM_X12_REJECT_REASON,
     SYSTEM_X12_REPORT_TYPE,
     SYSTEM_X12_REVIEW_ACTION,
+    SYSTEM_X12_REVIEW_DECISION_REASON,
     FollowupAction,
     RejectReason,
     ReviewAction,
@@ -54,6 +56,9 @@ class ItemResult:
     decided_on: str | None = None
     note: str | None = None
     documents: tuple[dict[str, str], ...] = ()  # requested attachments: loinc, description, report_type
+    authorized_quantity: float | None = None
+    reason_code: str | None = None
+    human: bool = False  # decided by a clinician rather than automation
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,14 @@ def claim_response(view: CaseView, *, payer_system: str) -> dict[str, Any]:
     period = _pre_auth_period(view.items)
     if period is not None:
         resource["preAuthPeriod"] = period
+    added = [_added_item(r, preauth_ref=view.preauth_ref) for r in view.items if r.action is ReviewAction.MODIFIED]
+    if added:
+        # Approved with changes (PAS 4): the requested item says A6, what was approved goes in addItem.
+        resource["addItem"] = added
+    if any(r.human for r in view.items):
+        resource["extension"] = [
+            {"url": EXT_CLAIM_RESPONSE_REVIEWER, "extension": [{"url": "wasHumanReviewedFlag", "valueBoolean": True}]}
+        ]
     notes = [{"number": r.sequence, "type": "display", "text": r.note} for r in view.items if r.note]
     if notes:
         resource["processNote"] = notes
@@ -195,6 +208,16 @@ def _item(result: ItemResult, preauth_ref: str) -> dict[str, Any]:
     ]
     if result.action in (ReviewAction.CERTIFIED, ReviewAction.PARTIAL, ReviewAction.MODIFIED):
         review_action.insert(0, {"url": "number", "valueString": preauth_ref})
+    if result.reason_code:
+        review_action.append(
+            {
+                "url": "reasonCode",
+                "valueCodeableConcept": {
+                    "coding": [{"system": SYSTEM_X12_REVIEW_DECISION_REASON, "code": result.reason_code}],
+                    "text": result.note,
+                },
+            }
+        )
     item: dict[str, Any] = {}
     if extensions:
         item["extension"] = extensions
@@ -208,6 +231,43 @@ def _item(result: ItemResult, preauth_ref: str) -> dict[str, Any]:
         }
     ]
     return item
+
+
+def _added_item(result: ItemResult, *, preauth_ref: str) -> dict[str, Any]:
+    added: dict[str, Any] = {
+        "itemSequence": [result.sequence],
+        "productOrService": result.element.get("productOrService"),
+    }
+    if result.authorized_quantity is not None:
+        added["quantity"] = {"value": result.authorized_quantity}
+    if result.authorized_period is not None:
+        added["servicedPeriod"] = {"start": result.authorized_period[0], "end": result.authorized_period[1]}
+    added["adjudication"] = [
+        {
+            "extension": [
+                {
+                    "url": EXT_REVIEW_ACTION,
+                    "extension": [
+                        {"url": "number", "valueString": preauth_ref},
+                        {
+                            "url": EXT_REVIEW_ACTION_CODE,
+                            "valueCodeableConcept": {
+                                "coding": [
+                                    {
+                                        "system": SYSTEM_X12_REVIEW_ACTION,
+                                        "code": ReviewAction.CERTIFIED.value,
+                                        "display": ReviewAction.CERTIFIED.display,
+                                    }
+                                ]
+                            },
+                        },
+                    ],
+                }
+            ],
+            "category": {"coding": [{"system": SYSTEM_ADJUDICATION, "code": "submitted"}]},
+        }
+    ]
+    return added
 
 
 def _pre_auth_period(items: Sequence[ItemResult]) -> dict[str, str] | None:

@@ -1,0 +1,75 @@
+"""FHIR Subscription routes (PAS 2.2 R4 backport): create (201, status requested, handshake queued), read, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from .. import subscriptions
+from .deps import ContextDep, DatabaseDep, FhirAccept, FhirBody, SettingsDep
+from .errors import FHIR_JSON, fhir_response
+
+router = APIRouter(prefix="/fhir", tags=["FHIR (PAS 2.2)"], dependencies=[FhirAccept])
+_RESOURCE = {"content": {FHIR_JSON: {"schema": {"type": "object"}}}}
+_OUTCOME = {"description": "OperationOutcome", **_RESOURCE}
+
+
+@router.post(
+    "/Subscription",
+    status_code=201,
+    response_class=Response,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {FHIR_JSON: {"schema": {"type": "object", "title": "Subscription"}}},
+        }
+    },
+    responses={
+        201: {"description": "Subscription accepted as 'requested'; the handshake follows", **_RESOURCE},
+        400: _OUTCOME,
+        415: _OUTCOME,
+        422: _OUTCOME,
+    },
+)
+def create_subscription(
+    body: FhirBody, request: Request, database: DatabaseDep, context: ContextDep, settings: SettingsDep
+) -> Response:
+    """Subscribe to PAS results: the PAS topic, an org-identifier filter, rest-hook, full-resource."""
+    with database.transaction() as session:
+        resource = subscriptions.create(
+            session,
+            raw=body,
+            owner=context.submitter,
+            now=context.now,
+            base_url=context.base_url,
+            max_depth=settings.max_json_depth,
+        )
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.wake()
+    return fhir_response(201, resource, {"Location": f"{context.base_url}/Subscription/{resource['id']}"})
+
+
+@router.get(
+    "/Subscription/{subscription_id}",
+    response_class=Response,
+    responses={200: {"description": "The Subscription with its current status", **_RESOURCE}, 404: _OUTCOME},
+)
+def read_subscription(subscription_id: str, database: DatabaseDep) -> Response:
+    """A subscription with its status (requested, active, error, off)."""
+    with database.transaction() as session:
+        return fhir_response(200, subscriptions.as_resource(subscriptions.get(session, subscription_id)))
+
+
+@router.delete(
+    "/Subscription/{subscription_id}",
+    response_class=Response,
+    responses={200: {"description": "The Subscription, now off", **_RESOURCE}, 404: _OUTCOME},
+)
+def delete_subscription(subscription_id: str, database: DatabaseDep, context: ContextDep) -> Response:
+    """End a subscription: nothing more is sent to it."""
+    with database.transaction() as session:
+        row = subscriptions.get(session, subscription_id)
+        row.status = "off"
+        row.updated_at = context.now
+        return fhir_response(200, subscriptions.as_resource(row))

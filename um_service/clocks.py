@@ -1,0 +1,63 @@
+"""Regulatory clocks: due times per line of business, and escalation of cases near breach.
+
+CMS-0057-F: expedited requests within 72 hours, standard within 7 calendar days of receipt. A case within the
+warning window of its due time is flagged near breach and re-prioritised as urgent, once, with an audit row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .case import OPEN, Priority, due_at
+from .db.models import Case
+
+# How long before the due time a case counts as near breach.
+WARNING = {Priority.EXPEDITED: dt.timedelta(hours=12), Priority.STANDARD: dt.timedelta(hours=48)}
+
+
+def due_for(
+    received: dt.datetime, priority: Priority, line_of_business: str | None, overrides: Mapping[str, Mapping[str, int]]
+) -> dt.datetime:
+    """The due time, with the line of business's own clock where one is configured."""
+    clock = overrides.get(line_of_business or "", {})
+    return due_at(
+        received,
+        priority,
+        expedited_hours=clock.get("expedited_hours", 72),
+        standard_days=clock.get("standard_days", 7),
+    )
+
+
+def sweep(session: Session, *, now: dt.datetime) -> int:
+    """Flag open cases near their due time (or past it) and make them urgent; how many were flagged."""
+    horizon = now + max(WARNING.values())
+    candidates = session.scalars(
+        select(Case)
+        .where(Case.status.in_([s.value for s in OPEN]), Case.near_breach.is_(False), Case.due_at <= horizon)
+        .with_for_update(skip_locked=True)
+    )
+    flagged = 0
+    for case in candidates:
+        if case.due_at - now > WARNING[Priority(case.priority)]:
+            continue
+        case.near_breach = True
+        case.review_priority = "urgent"
+        overdue = case.due_at <= now
+        audit.record(
+            session,
+            case_id=case.id,
+            actor="clock",
+            role="system",
+            action="near breach",
+            at=now,
+            reason=("Overdue" if overdue else "Due within the warning window") + f": due {case.due_at.isoformat()}; "
+            "re-prioritised as urgent.",
+            detail={"due_at": case.due_at.isoformat()},
+        )
+        flagged += 1
+    return flagged

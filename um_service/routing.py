@@ -1,0 +1,219 @@
+"""Who works which case: queues and the skills they need, reviewers and their capacity, offers and `next case`.
+
+A pended case lands in the queue its rule named (queue-based routing) and is offered to an available reviewer
+who has every required skill, is licensed in the member's state and has spare capacity, least loaded first
+(skill-based routing). A reviewer may also ask for the next case: the most urgent (earliest due) they are
+qualified for. Cases are claimed with row locks that skip locked rows, so one case never goes to two reviewers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .case import OPEN, CaseStatus
+from .db.models import Case, CaseItem, Reviewer, WorkQueue
+from .fhir.codes import ReviewAction
+
+NURSE = "nurse"
+MEDICAL_DIRECTOR = "medical_director"
+ROLES = (NURSE, MEDICAL_DIRECTOR)
+# A medical director's queue: escalations land here.
+MD_QUEUE = "medical-director-review"
+_BATCH = 25
+
+
+class RoutingError(Exception):
+    """A routing request that cannot be met (unknown reviewer, unavailable, at capacity)."""
+
+    def __init__(self, status: int, message: str):
+        self.status = status
+        super().__init__(message)
+
+
+def skills_of(text: str | None) -> set[str]:
+    """A JSON list column as a set."""
+    return set(orjson.loads(text or "[]"))
+
+
+def open_count(session: Session, reviewer_id: str) -> int:
+    """How many undecided cases a reviewer holds."""
+    statement = (
+        select(func.count())
+        .select_from(Case)
+        .where(Case.assignee == reviewer_id, Case.status.in_([s.value for s in OPEN]))
+    )
+    return int(session.scalar(statement) or 0)
+
+
+def qualified(reviewer: Reviewer, case: Case) -> bool:
+    """Whether a reviewer may work this case: role for its stage, every skill, and a licence in the member's state."""
+    role = MEDICAL_DIRECTOR if case.status in (CaseStatus.ESCALATED, CaseStatus.IN_MD_REVIEW) else NURSE
+    if reviewer.role != role:
+        return False
+    if not skills_of(case.required_skills) <= skills_of(reviewer.skills):
+        return False
+    states = skills_of(reviewer.licensed_states)
+    return not states or case.member_state is None or case.member_state in states
+
+
+def place(session: Session, case: Case, items: Iterable[CaseItem]) -> None:
+    """Set the case's queue, required skills and review priority from its pended items."""
+    pended = [i for i in items if i.review_action == ReviewAction.PENDED]
+    if not pended:
+        return
+    urgent = [i for i in pended if i.review_priority == "urgent"]
+    lead = (urgent or pended)[0]
+    case.queue = lead.queue
+    skills: set[str] = set()
+    for item in pended:
+        skills |= skills_of(item.skills)
+    if lead.queue:
+        queue = session.get(WorkQueue, lead.queue)
+        if queue is not None:
+            skills |= skills_of(queue.skills)
+    case.required_skills = orjson.dumps(sorted(skills)).decode()
+    if urgent or case.near_breach:
+        case.review_priority = "urgent"
+
+
+def offer(session: Session, case: Case, *, now: dt.datetime) -> Reviewer | None:
+    """Assign the case to the least-loaded qualified reviewer with spare capacity, if there is one.
+
+    Writes no audit row: it is part of the change that pended or escalated the case, whose row records it.
+    """
+    if case.assignee is not None or case.status not in (CaseStatus.PENDED, CaseStatus.ESCALATED):
+        return None
+    role = MEDICAL_DIRECTOR if case.status == CaseStatus.ESCALATED else NURSE
+    candidates = session.scalars(
+        select(Reviewer).where(Reviewer.role == role, Reviewer.available.is_(True)).order_by(Reviewer.id)
+    )
+    ranked = []
+    for reviewer in candidates:
+        if qualified(reviewer, case):
+            load = open_count(session, reviewer.id)
+            if load < reviewer.capacity:
+                ranked.append((load, reviewer.id, reviewer))
+    for _, reviewer_id, _ in sorted(ranked):
+        # Lock the reviewer and count again: two cases routed at once must not both take the last slot.
+        reviewer = session.scalars(select(Reviewer).where(Reviewer.id == reviewer_id).with_for_update()).one()
+        if open_count(session, reviewer.id) < reviewer.capacity:
+            # The caller's audit row for this change names the reviewer (one row per change).
+            case.assignee = reviewer.id
+            case.assigned_at = now
+            return reviewer
+    return None
+
+
+def next_case(session: Session, reviewer: Reviewer, *, now: dt.datetime) -> Case | None:
+    """Claim the most urgent case this reviewer is qualified for (earliest due), or None."""
+    if not reviewer.available:
+        raise RoutingError(409, f"{reviewer.id} is marked unavailable")
+    if open_count(session, reviewer.id) >= reviewer.capacity:
+        raise RoutingError(409, f"{reviewer.id} already holds {reviewer.capacity} open cases (capacity)")
+    waiting = CaseStatus.ESCALATED if reviewer.role == MEDICAL_DIRECTOR else CaseStatus.PENDED
+    working = CaseStatus.IN_MD_REVIEW if reviewer.role == MEDICAL_DIRECTOR else CaseStatus.IN_REVIEW
+    queues = [q.name for q in session.scalars(select(WorkQueue)) if skills_of(q.skills) <= skills_of(reviewer.skills)]
+    offset = 0
+    while True:
+        statement = (
+            select(Case)
+            .where(
+                Case.status == waiting.value,
+                or_(Case.assignee.is_(None), Case.assignee == reviewer.id),
+                or_(Case.queue.in_(queues), Case.queue.is_(None), Case.required_skills == "[]"),
+            )
+            .order_by(Case.due_at, Case.id)
+            .limit(_BATCH)
+            .offset(offset)
+            .with_for_update(skip_locked=True)
+        )
+        batch = list(session.scalars(statement))
+        for case in batch:
+            if qualified(reviewer, case):
+                case.assignee = reviewer.id
+                case.assigned_at = now
+                case.status = working.value
+                audit.record(
+                    session,
+                    case_id=case.id,
+                    actor=reviewer.id,
+                    role=reviewer.role,
+                    action="taken",
+                    at=now,
+                    reason=f"Next case for {reviewer.id}: due {case.due_at.isoformat()}.",
+                    detail={"queue": case.queue},
+                )
+                return case
+        if len(batch) < _BATCH:
+            return None
+        offset += _BATCH
+
+
+@dataclass(frozen=True)
+class WorkListFilter:
+    """What a work list shows."""
+
+    queue: str | None = None
+    status: str | None = None
+    assignee: str | None = None
+    overdue: bool | None = None
+    limit: int = 100
+
+
+def work_list(session: Session, filters: WorkListFilter, *, now: dt.datetime) -> dict[str, Any]:
+    """Open cases by due time, with counts of expedited, standard, overdue and near-breach cases."""
+    statement = select(Case).where(Case.status.in_([s.value for s in OPEN]))
+    if filters.queue:
+        statement = statement.where(Case.queue == filters.queue)
+    if filters.status:
+        statement = statement.where(Case.status == filters.status)
+    if filters.assignee:
+        statement = statement.where(Case.assignee == filters.assignee)
+    if filters.overdue is True:
+        statement = statement.where(Case.due_at < now)
+    counted = statement.subquery()
+    counts = session.execute(
+        select(
+            func.count(),
+            func.count().filter(counted.c.priority == "expedited"),
+            func.count().filter(counted.c.priority == "standard"),
+            func.count().filter(counted.c.due_at < now),
+            func.count().filter(counted.c.near_breach.is_(True)),
+        ).select_from(counted)
+    ).one()
+    rows = session.scalars(statement.order_by(Case.due_at, Case.id).limit(filters.limit))
+    return {
+        "counts": {
+            "total": counts[0],
+            "expedited": counts[1],
+            "standard": counts[2],
+            "overdue": counts[3],
+            "near_breach": counts[4],
+        },
+        "cases": [
+            {
+                "id": c.id,
+                "preauth_ref": c.preauth_ref,
+                "status": c.status,
+                "priority": c.priority,
+                "review_priority": c.review_priority,
+                "queue": c.queue,
+                "required_skills": sorted(skills_of(c.required_skills)),
+                "assignee": c.assignee,
+                "received_at": c.received_at,
+                "due_at": c.due_at,
+                "overdue": c.due_at < now,
+                "near_breach": c.near_breach,
+                "seconds_to_due": int((c.due_at - now).total_seconds()),
+            }
+            for c in rows
+        ],
+    }
