@@ -23,7 +23,8 @@ def test_metadata_lists_exactly_what_is_served(client: Any) -> None:
     statement = client.get("/fhir/metadata").json()
     resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
 
-    assert set(resources) == {"Claim", "ClaimResponse"}
+    assert set(resources) == {"Claim", "ClaimResponse", "Subscription"}
+    assert {i["code"] for i in resources["Subscription"]["interaction"]} == {"create", "read", "delete"}
     assert {op["name"] for op in resources["Claim"]["operation"]} == {"submit", "inquire"}
     assert {i["code"] for i in resources["ClaimResponse"]["interaction"]} == {"read", "search-type"}
     # Every declared operation and search answers (not 404/405).

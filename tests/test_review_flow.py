@@ -10,11 +10,12 @@ import httpx
 import orjson
 import respx
 
+from um_service import notify
+from um_service.fhir.response import review_code_of
+
 from builders import claim_of, item, request_bundle
 from conftest import example, post_fhir, review_codes, submit
 from pas_checks import assert_response_bundle
-from um_service import notify
-from um_service.fhir.response import review_code_of
 
 ENDPOINT = "http://ehr.example.test/pas/notifications"
 NURSE = {"X-Reviewer-Id": "nurse-carmen"}
@@ -36,11 +37,16 @@ def deliver(database: Any, clock: Any) -> int:
         return notify.deliver_due(database, client, now=clock.now, policy=notify.DeliveryPolicy(first_delay=1))
 
 
-def oncology_request() -> dict[str, Any]:
-    return request_bundle(items=[item(1, "J9271", system="http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", quantity=4)])
+def oncology_request(identifier: str = "REQ-0001") -> dict[str, Any]:
+    return request_bundle(
+        identifier=identifier,
+        items=[item(1, "J9271", system="http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", quantity=4)],
+    )
 
 
-def test_pended_to_denied_to_overturned_with_a_notification_at_each_decision(client: Any, database: Any, clock: Any) -> None:
+def test_pended_to_denied_to_overturned_with_a_notification_at_each_decision(
+    client: Any, database: Any, clock: Any
+) -> None:
     with respx.mock(assert_all_called=False) as receiver:
         inbox = receiver.post(ENDPOINT).mock(return_value=httpx.Response(200))
 
@@ -65,18 +71,32 @@ def test_pended_to_denied_to_overturned_with_a_notification_at_each_decision(cli
 
         # The nurse takes it and escalates; a nurse may not deny.
         assert client.post(f"/um/cases/{case_id}/take", headers=NURSE).json()["status"] == "in_review"
-        refused = client.post(f"/um/cases/{case_id}/deny", headers=NURSE,
-                              json={"items": [1], "reason_code": "0U", "reason_text": "no"})
+        refused = client.post(
+            f"/um/cases/{case_id}/deny", headers=NURSE, json={"items": [1], "reason_code": "0U", "reason_text": "no"}
+        )
         assert refused.status_code == 403
-        escalated = client.post(f"/um/cases/{case_id}/escalate", headers=NURSE,
-                                json={"note": "Regimen exceeds the NCCN dose for this indication."})
+        escalated = client.post(
+            f"/um/cases/{case_id}/escalate",
+            headers=NURSE,
+            json={"note": "Regimen exceeds the NCCN dose for this indication."},
+        )
         assert escalated.json()["status"] == "escalated"
 
         # The medical director takes it and denies with a reason code and text.
         assert client.post(f"/um/cases/{case_id}/take", headers=MD).json()["status"] == "in_md_review"
-        assert client.post(f"/um/cases/{case_id}/deny", headers=MD, json={"items": [1], "reason_code": "0U"}).status_code == 422
-        denied = client.post(f"/um/cases/{case_id}/deny", headers=MD, json={
-            "items": [1], "reason_code": "0U", "reason_text": "The requested dose exceeds the compendia-supported dose."})
+        assert (
+            client.post(f"/um/cases/{case_id}/deny", headers=MD, json={"items": [1], "reason_code": "0U"}).status_code
+            == 422
+        )
+        denied = client.post(
+            f"/um/cases/{case_id}/deny",
+            headers=MD,
+            json={
+                "items": [1],
+                "reason_code": "0U",
+                "reason_text": "The requested dose exceeds the compendia-supported dose.",
+            },
+        )
         assert denied.json()["status"] == "decided"
         assert deliver(database, clock) == 1
         denial = orjson.loads(inbox.calls[1].request.content)
@@ -93,11 +113,17 @@ def test_pended_to_denied_to_overturned_with_a_notification_at_each_decision(cli
 
         # A peer-to-peer review overturns the denial; the provider hears the final answer.
         clock.now += dt.timedelta(hours=4)
-        scheduled = client.post(f"/um/cases/{case_id}/p2p", headers=MD, json={
-            "scheduled_at": "2026-11-24T15:00:00Z", "contact": "Dr. Smith, 555-0100"})
+        scheduled = client.post(
+            f"/um/cases/{case_id}/p2p",
+            headers=MD,
+            json={"scheduled_at": "2026-11-24T15:00:00Z", "contact": "Dr. Smith, 555-0100"},
+        )
         assert scheduled.json()["status"] == "p2p_scheduled"
-        overturned = client.post(f"/um/cases/{case_id}/p2p/result", headers=MD,
-                                 json={"outcome": "overturned", "note": "New staging results support the dose."})
+        overturned = client.post(
+            f"/um/cases/{case_id}/p2p/result",
+            headers=MD,
+            json={"outcome": "overturned", "note": "New staging results support the dose."},
+        )
         assert overturned.json()["status"] == "decided"
         assert overturned.json()["items"][0]["review_action"] == "A1"
         assert deliver(database, clock) == 1
@@ -105,7 +131,8 @@ def test_pended_to_denied_to_overturned_with_a_notification_at_each_decision(cli
         final_response = final["entry"][1]["resource"]["entry"][0]["resource"]
         assert review_code_of(final_response["item"][0]) == "A1"
         assert {p["name"]: p.get("valueString") for p in final["entry"][0]["resource"]["parameter"]}[
-            "events-since-subscription-start"] == "2"
+            "events-since-subscription-start"
+        ] == "2"
         assert inbox.call_count == 3
 
     # $inquire and the portal read show the same current answer.
@@ -134,8 +161,14 @@ def test_a_nurse_approves_with_a_modification(client: Any) -> None:
     case_id = submit(client, oncology_request()).json()["entry"][0]["resource"]["id"]
     client.post(f"/um/cases/{case_id}/take", headers=NURSE)
 
-    case = client.post(f"/um/cases/{case_id}/approve", headers=NURSE, json={
-        "items": [{"sequence": 1, "quantity": 2, "start": "2026-12-01", "end": "2027-01-31"}], "note": "Two cycles first."}).json()
+    case = client.post(
+        f"/um/cases/{case_id}/approve",
+        headers=NURSE,
+        json={
+            "items": [{"sequence": 1, "quantity": 2, "start": "2026-12-01", "end": "2027-01-31"}],
+            "note": "Two cycles first.",
+        },
+    ).json()
 
     assert case["status"] == "decided"
     assert case["items"][0]["review_action"] == "A6"
@@ -151,15 +184,22 @@ def test_requested_documents_bring_the_case_back_to_its_reviewer(client: Any) ->
     case_id = submit(client, first).json()["entry"][0]["resource"]["id"]
     client.post(f"/um/cases/{case_id}/take", headers=NURSE)
 
-    asked = client.post(f"/um/cases/{case_id}/request-info", headers=NURSE, json={
-        "items": [1], "documents": [{"loinc": "11488-4", "description": "Oncology consult note", "report_type": "OZ"}]})
+    asked = client.post(
+        f"/um/cases/{case_id}/request-info",
+        headers=NURSE,
+        json={
+            "items": [1],
+            "documents": [{"loinc": "11488-4", "description": "Oncology consult note", "report_type": "OZ"}],
+        },
+    )
 
     assert asked.json()["status"] == "info_requested"
     read = client.get(f"/fhir/ClaimResponse/{asked.json()['id']}").json()
     assert read["contained"][0]["payload"][0]["contentString"] == "11488-4"
 
-    from builders import update_of
     from test_rules_engine import with_progress_note
+
+    from builders import update_of
 
     update = with_progress_note(update_of(first, claim_id="claim-2", items=claim_of(first)["item"]))
     update["entry"][-1]["resource"]["type"]["coding"][0]["code"] = "11488-4"

@@ -121,23 +121,25 @@ def next_case(session: Session, reviewer: Reviewer, *, now: dt.datetime) -> Case
     waiting = CaseStatus.ESCALATED if reviewer.role == MEDICAL_DIRECTOR else CaseStatus.PENDED
     working = CaseStatus.IN_MD_REVIEW if reviewer.role == MEDICAL_DIRECTOR else CaseStatus.IN_REVIEW
     queues = [q.name for q in session.scalars(select(WorkQueue)) if skills_of(q.skills) <= skills_of(reviewer.skills)]
+    eligible = (
+        Case.status == waiting.value,
+        or_(Case.assignee.is_(None), Case.assignee == reviewer.id),
+        or_(Case.queue.in_(queues), Case.queue.is_(None), Case.required_skills == "[]"),
+    )
     offset = 0
     while True:
-        statement = (
-            select(Case)
-            .where(
-                Case.status == waiting.value,
-                or_(Case.assignee.is_(None), Case.assignee == reviewer.id),
-                or_(Case.queue.in_(queues), Case.queue.is_(None), Case.required_skills == "[]"),
+        # Read candidates without locks, then lock one at a time skipping rows another reviewer is claiming:
+        # locking the whole batch would hide every candidate from concurrent callers.
+        batch = list(
+            session.scalars(
+                select(Case.id).where(*eligible).order_by(Case.due_at, Case.id).limit(_BATCH).offset(offset)
             )
-            .order_by(Case.due_at, Case.id)
-            .limit(_BATCH)
-            .offset(offset)
-            .with_for_update(skip_locked=True)
         )
-        batch = list(session.scalars(statement))
-        for case in batch:
-            if qualified(reviewer, case):
+        for case_id in batch:
+            case = session.scalars(
+                select(Case).where(Case.id == case_id, *eligible).with_for_update(skip_locked=True)
+            ).first()
+            if case is not None and qualified(reviewer, case):
                 case.assignee = reviewer.id
                 case.assigned_at = now
                 case.status = working.value

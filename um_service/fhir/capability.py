@@ -48,6 +48,16 @@ def capability_statement(*, base_url: str, software_version: str, published: str
                         ],
                     },
                     {
+                        "type": "Subscription",
+                        "supportedProfile": [
+                            "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/profile-subscription",
+                            "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription",
+                        ],
+                        "interaction": [{"code": "create"}, {"code": "read"}, {"code": "delete"}],
+                        "documentation": "PAS topic subscriptions (R4 backport): filter org-identifier, rest-hook "
+                        "channel, full-resource payload. A handshake is sent to the endpoint after creation.",
+                    },
+                    {
                         "type": "ClaimResponse",
                         "interaction": [{"code": "read"}, {"code": "search-type"}],
                         "versioning": "versioned",
