@@ -3,6 +3,7 @@ by Alembic, emptied after every test; the app served through FastAPI's test clie
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -83,10 +84,98 @@ def settings(migrated: str) -> Settings:
     return Settings(database_url=migrated, dispatcher=False)
 
 
+class AuthClient(TestClient):
+    """The test client, signing each request with a real access token for the caller it implies.
+
+    FHIR writes act as the provider organisation the body names (the Claim's provider, the Subscription's filter);
+    ClaimResponse reads as a payer portal; staff routes as the reviewer named in an `X-Reviewer-Id` test header,
+    else as an administrator. A request that already carries Authorization, or `anonymous=True`, is sent as is.
+    Tokens are issued with the app's own key; tests of the token endpoint itself use it over HTTP.
+    """
+
+    def __init__(self, app: Any, clock: Clock):
+        super().__init__(app, base_url="http://testserver")
+        self.clock = clock
+        self.subscription_org: str | None = None
+
+    def token(self, role: str, *, org: str | None = None, reviewer: str | None = None) -> str:
+        from um_service.auth import tokens
+        from um_service.auth.clients import Identity
+
+        identity = Identity(f"test-{role}-{org or reviewer or 'x'}", role, org, reviewer)
+        return tokens.issue(identity, tokens.grant(identity, None), key=self.app.state.token_key,  # type: ignore[attr-defined]
+                            now=self.clock.now, lifetime=dt.timedelta(minutes=5))
+
+    def request(self, method: str, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        headers = dict(kwargs.pop("headers", None) or {})
+        if kwargs.pop("anonymous", False) or any(k.lower() == "authorization" for k in headers):
+            return super().request(method, url, headers=headers, **kwargs)
+        path = str(url).split("?", 1)[0].replace("http://testserver", "")
+        reviewer = headers.pop("X-Reviewer-Id", None)
+        token = None
+        if path.startswith("/um/"):
+            token = self._staff_token(reviewer)
+        elif path.startswith("/fhir/ClaimResponse"):
+            token = self.token("portal")
+        elif path.startswith("/fhir/Subscription/"):
+            token = self.token("provider", org=self.subscription_org or "unknown-org")
+        elif path.startswith("/fhir/") and method.upper() == "POST":
+            org = _organisation_of(kwargs.get("content"), kwargs.get("json"))
+            if path == "/fhir/Subscription":
+                self.subscription_org = org
+            token = self.token("provider", org=org or "unknown-org")
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return super().request(method, url, headers=headers, **kwargs)
+
+    def _staff_token(self, reviewer: str | None) -> str:
+        if reviewer is None:
+            return self.token("admin")
+        database: Database = self.app.state.database  # type: ignore[attr-defined]
+        with database.transaction() as session:
+            from um_service.db.models import Reviewer
+
+            found = session.get(Reviewer, reviewer)
+            role = found.role if found is not None else "nurse"
+        return self.token(role, reviewer=reviewer)
+
+
+def _organisation_of(content: Any, document: Any) -> str | None:
+    """The provider organisation a PAS Bundle or Subscription body speaks for (first identifier value)."""
+    try:
+        body = document if document is not None else orjson.loads(content)
+    except (orjson.JSONDecodeError, TypeError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    if body.get("resourceType") == "Subscription":
+        for extension in body.get("_criteria", {}).get("extension", []):
+            value = str(extension.get("valueString", ""))
+            if "=" in value:
+                return value.split("=", 1)[1].split(",")[0].strip()
+        return None
+    from um_service.fhir.references import BundleIndex
+
+    try:
+        index = BundleIndex.of(body)
+        claim = index.entries[0]
+        provider = index.resolve_in(claim.resource.get("provider"), from_entry=claim)
+        if provider is not None and provider.resource_type == "PractitionerRole":
+            provider = index.resolve_in(provider.resource.get("organization"), from_entry=provider) or provider
+        if provider is None:
+            return None
+        for identifier in provider.resource.get("identifier", []):
+            if isinstance(identifier, dict) and identifier.get("value"):
+                return str(identifier["value"])
+    except (AttributeError, IndexError, TypeError, KeyError):
+        return None
+    return None
+
+
 @pytest.fixture
-def client(database: Database, settings: Settings, clock: Clock) -> Iterator[TestClient]:
+def client(database: Database, settings: Settings, clock: Clock) -> Iterator[AuthClient]:
     app = create_app(settings, clock=clock)
-    with TestClient(app, base_url="http://testserver") as test_client:
+    with AuthClient(app, clock) as test_client:
         yield test_client
 
 

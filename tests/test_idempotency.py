@@ -102,6 +102,7 @@ def test_a_copy_that_loses_the_race_replays_the_winners_answer(database: Any, co
     raw = orjson.dumps(request_bundle(identifier="RACE-2"))
     context = RequestContext(
         submitter="anonymous",
+        organization=None,
         base_url="http://testserver/fhir",
         now=datetime(2026, 11, 23, tzinfo=UTC),
         payer_system="urn:test",

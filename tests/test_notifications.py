@@ -13,14 +13,13 @@ import httpx
 import orjson
 import pytest
 import respx
-from fastapi.testclient import TestClient
 from test_review_flow import ENDPOINT, NURSE, deliver, oncology_request, subscription
 
 from um_service import notify
 from um_service.app import create_app
 from um_service.settings import Settings
 
-from conftest import example, post_fhir, submit
+from conftest import AuthClient, Clock, example, post_fhir, submit
 from pas_checks import assert_operation_outcome
 
 
@@ -186,8 +185,9 @@ def test_the_published_pas_22_subscriptions_are_accepted(client: Any, name: str)
 
 
 def test_the_running_service_sends_the_handshake_by_itself(migrated: str, database: Any) -> None:
-    app = create_app(Settings(database_url=migrated, dispatcher=True, dispatcher_poll_seconds=0.1))
-    with respx.mock(assert_all_called=False) as receiver, TestClient(app) as client:
+    clock = Clock()
+    app = create_app(Settings(database_url=migrated, dispatcher=True, dispatcher_poll_seconds=0.1), clock=clock)
+    with respx.mock(assert_all_called=False) as receiver, AuthClient(app, clock) as client:
         inbox = receiver.post(ENDPOINT).mock(return_value=httpx.Response(200))
         created = post_fhir(client, "/fhir/Subscription", subscription()).json()
         deadline = time.monotonic() + 10

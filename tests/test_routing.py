@@ -8,13 +8,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from fastapi.testclient import TestClient
-
 from um_service.app import create_app
 from um_service.settings import Settings
 
 from builders import item, request_bundle
-from conftest import submit
+from conftest import AuthClient, submit
 
 HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 
@@ -191,7 +189,7 @@ def test_due_times_follow_the_line_of_business_clock(migrated: str, database: An
     settings = Settings(database_url=migrated, dispatcher=False, due_overrides={"medicaid": {"standard_days": 3}})
     bundle = request_bundle(identifier="MCD-1", items=[item(1, "E0260", system=HCPCS)])
     bundle["entry"][2]["resource"]["type"] = {"coding": [{"code": "medicaid"}]}
-    with TestClient(create_app(settings, clock=clock)) as client:
+    with AuthClient(create_app(settings, clock=clock), clock) as client:
         case_id = submit(client, bundle).json()["entry"][0]["resource"]["id"]
         found = case(client, case_id)
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from um_service.app import create_app
 from um_service.cli import main as cli
@@ -17,7 +16,7 @@ from um_service.decision.active import ActiveRules
 from um_service.settings import REPO_ROOT, Settings
 
 from builders import item, request_bundle
-from conftest import review_codes, submit
+from conftest import AuthClient, review_codes, submit
 
 GOOD = """
 rules:
@@ -235,7 +234,7 @@ def test_reload_swaps_the_whole_set_and_refuses_an_invalid_one(
 ) -> None:
     rules_dir = copy_rules(tmp_path)
     app = create_app(Settings(database_url=migrated, rules_dir=rules_dir), clock=clock)
-    with TestClient(app) as client:
+    with AuthClient(app, clock) as client:
         before = client.get("/um/admin/rules").json()["version"]
         assert review_codes(submit(client, request_bundle(identifier="A", items=[item(1, "99213")])).json()) == {
             1: "NA"
@@ -279,7 +278,7 @@ def test_replay_shows_what_the_current_rules_would_decide(
 ) -> None:
     rules_dir = copy_rules(tmp_path)
     app = create_app(Settings(database_url=migrated, rules_dir=rules_dir), clock=clock)
-    with TestClient(app) as client:
+    with AuthClient(app, clock) as client:
         case_id = submit(client, request_bundle(items=[item(1, "99213"), item(2, "27447")])).json()["entry"][0][
             "resource"
         ]["id"]

@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from . import clocks, staff_directory
-from .api import errors, fhir, health, review, staff, subscriptions
+from .api import auth, errors, fhir, health, review, staff, subscriptions
+from .api.deps import authorize
+from .auth import tokens
 from .db.session import Database
 from .decision.active import ActiveRules
 from .fhir import schema
@@ -24,9 +26,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         schema.warm_up()
-        if settings.staff_file.is_file():
-            with app.state.database.transaction() as session:
+        with app.state.database.transaction() as session:
+            if settings.staff_file.is_file():
                 staff_directory.seed(session, settings.staff_file)
+            app.state.token_key = tokens.signing_key(session, configured=settings.token_secret, now=app.state.clock())
         dispatcher = None
         if settings.dispatcher:
             dispatcher = _dispatcher(app, settings)
@@ -38,6 +41,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         app.state.database.dispose()
 
     app = FastAPI(
+        dependencies=[Depends(authorize)],
         title="um-service",
         summary="Payer-side utilization management over Da Vinci PAS 2.2",
         version="0.1.0",
@@ -55,6 +59,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.include_router(review.router)
     app.include_router(staff.router)
     app.include_router(health.router)
+    app.include_router(auth.router)
     return app
 
 

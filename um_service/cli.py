@@ -34,6 +34,19 @@ def main(argv: list[str] | None = None) -> int:
     replay = rules_commands.add_parser("replay", help="a stored case under its original and the current rules")
     replay.add_argument("--case", required=True, help="case id")
 
+    clients = commands.add_parser("clients", help="API clients (providers, portals, staff)")
+    clients_commands = clients.add_subparsers(dest="clients_command", required=True)
+    add = clients_commands.add_parser("add", help="register or replace a client")
+    add.add_argument("client_id")
+    add.add_argument("--role", required=True, choices=["provider", "portal", "nurse", "medical_director", "admin"])
+    add.add_argument("--org", help="the provider's organisation identifier (NPI or ISA06 sender id)")
+    add.add_argument("--reviewer", help="the reviewer a nurse or medical director client acts as (default: its id)")
+    key = add.add_mutually_exclusive_group(required=True)
+    key.add_argument("--public-key", type=Path, help="PEM file of the client's RSA or EC public key (private_key_jwt)")
+    key.add_argument("--secret", help="a client secret of 16 or more characters")
+    key.add_argument("--generate-secret", action="store_true", help="generate a secret and print it once")
+    clients_commands.add_parser("list", help="list clients")
+
     openapi = commands.add_parser("openapi", help="write the OpenAPI document (openapi/openapi.json)")
     openapi.add_argument("--output", default=str(REPO_ROOT / "openapi" / "openapi.json"))
 
@@ -52,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.rules_command == "test":
             return rule_commands.test(directory)
         return rule_commands.replay(settings, args.case)
+    if args.command == "clients":
+        return _clients(settings, args)
     if args.command == "openapi":
         Path(args.output).write_text(openapi_document())
         print(f"wrote {args.output}", file=sys.stderr)
@@ -86,6 +101,43 @@ def openapi_document() -> str:
 
     app = create_app(Settings(database_url="sqlite://"))
     return json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
+
+
+def _clients(settings: Settings, args: argparse.Namespace) -> int:
+    import secrets
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from .auth.clients import ClientError, register
+    from .db.models import Client
+    from .db.session import Database
+
+    database = Database(settings.database_url)
+    try:
+        if args.clients_command == "list":
+            with database.transaction() as session:
+                for c in session.scalars(select(Client).order_by(Client.id)):
+                    print(f"{c.id}\t{c.role}\t{c.organization or '-'}\t{'key' if c.public_key else 'secret'}")
+            return 0
+        secret = secrets.token_urlsafe(32) if args.generate_secret else args.secret
+        public_key = args.public_key.read_text() if args.public_key else None
+        if secret is not None and len(secret) < 16:
+            print("a secret needs 16 or more characters", file=sys.stderr)
+            return 2
+        try:
+            with database.transaction() as session:
+                register(session, client_id=args.client_id, role=args.role, organization=args.org,
+                         reviewer_id=args.reviewer, public_key=public_key, secret=secret, now=datetime.now(UTC))
+        except ClientError as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return 2
+        print(f"client {args.client_id} registered as {args.role}", file=sys.stderr)
+        if args.generate_secret:
+            print(secret)
+        return 0
+    finally:
+        database.dispose()
 
 
 def _upgrade() -> int:

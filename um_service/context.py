@@ -15,6 +15,8 @@ class RequestContext:
     """Caller identity and request-scoped facts the domain needs (it never sees the HTTP request)."""
 
     submitter: str
+    # Set for provider callers: what they see and send is limited to this organisation.
+    organization: str | None
     base_url: str
     now: datetime
     payer_system: str

@@ -33,6 +33,9 @@ def inquire(session: Session, *, raw: bytes, context: RequestContext) -> dict[st
             session, identifiers=inquiry.identifiers, references=inquiry.reference_numbers
         )
     cases = [case for case in (repository.get_case(session, case_id) for case_id in matches) if case is not None]
+    if context.organization is not None:
+        # A provider sees only the requests it sent.
+        cases = [case for case in cases if case.submitter == context.submitter]
     returns = []
     for case in sorted(cases, key=lambda c: (c.received_at, c.id)):
         current = answer.current(session, case.id)

@@ -20,6 +20,7 @@ from .context import RequestContext
 from .db import repository
 from .db.models import Case
 from .fhir.codes import FollowupAction, RejectReason, ReviewAction
+from .fhir.outcome import FhirError, Problem
 from .fhir.pas_request import PasRequest, read_submit_request
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ _ATTEMPTS = 3
 def submit(session: Session, *, raw: bytes, context: RequestContext) -> bytes:
     """Handle a $submit body and return the PAS response body (raises InvalidRequest for 4xx)."""
     request = read_submit_request(raw, limits=context.limits)
+    _check_organization(request, context)
     for attempt in range(1, _ATTEMPTS + 1):
         earlier = repository.find_submission(session, submitter=context.submitter, content_hash=request.content_hash)
         if earlier is not None:
@@ -49,6 +51,18 @@ def submit(session: Session, *, raw: bytes, context: RequestContext) -> bytes:
                 raise
             log.info("submission raced another; retrying", extra={"attempt": attempt})
     raise AssertionError("unreachable")
+
+
+def _check_organization(request: PasRequest, context: RequestContext) -> None:
+    """A provider client submits only for its own organisation: the requesting provider or the sender."""
+    if context.organization is None:
+        return
+    parties = request.parties
+    own = {value for _, value in parties.provider_ids} | set(parties.sender_ids)
+    if context.organization not in own:
+        raise FhirError(403, [Problem("forbidden", f"This client submits for organisation {context.organization}; the "
+                                      "request's provider and sender identifiers do not include it.",
+                                      "Bundle.entry[0].resource.provider")])
 
 
 def _open_case(session: Session, *, request: PasRequest, context: RequestContext) -> bytes:

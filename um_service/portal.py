@@ -25,8 +25,12 @@ class Current:
     last_updated: datetime
 
 
-def read(session: Session, claim_response_id: str) -> Current | None:
-    """The current ClaimResponse with this id."""
+def read(session: Session, claim_response_id: str, *, submitter: str | None = None) -> Current | None:
+    """The current ClaimResponse with this id (only of this submitter's requests, when one is given)."""
+    if submitter is not None:
+        case = session.get(Case, claim_response_id)
+        if case is None or case.submitter != submitter:
+            return None
     row = session.scalars(
         select(ClaimResponseVersion)
         .where(ClaimResponseVersion.case_id == claim_response_id)
@@ -55,10 +59,13 @@ def search(
     payer_system: str,
     count: int,
     offset: int,
+    submitter: str | None = None,
 ) -> tuple[int, list[Current]]:
     """Current ClaimResponses matching every parameter; each inner list is one parameter's comma-separated
     alternatives (OR), repeated parameters must all match (AND), as FHIR search defines."""
     statement = select(Case.id)
+    if submitter is not None:
+        statement = statement.where(Case.submitter == submitter)
     if statuses and "active" not in statuses:
         # Every PAS ClaimResponse is 'active' (the profile fixes it); another status matches nothing.
         return 0, []

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     notify_timeout_seconds: float = 10.0
     notify_max_attempts: int = 8
 
+    # Access tokens: HS256 key shared by every worker (created in the database when unset), and lifetime.
+    token_secret: str | None = None
+    token_lifetime_seconds: int = 300
+
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"

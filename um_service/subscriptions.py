@@ -136,10 +136,10 @@ def as_resource(row: Subscription) -> dict[str, Any]:
     return resource
 
 
-def get(session: Session, subscription_id: str) -> Subscription:
-    """A subscription by id, or a 404."""
+def get(session: Session, subscription_id: str, *, owner: str | None = None) -> Subscription:
+    """A subscription by id (only the owner's, when one is given), or a 404 that tells nothing more."""
     row = session.get(Subscription, subscription_id)
-    if row is None:
+    if row is None or (owner is not None and row.owner != owner):
         raise FhirError(404, [Problem("not-found", f"Subscription/{subscription_id} is not known.")])
     return row
 

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ..auth import policy, tokens
+from ..auth.tokens import Caller
 from ..context import RequestContext
 from ..db.session import Database
 from ..fhir.envelope import Limits
 from ..fhir.outcome import FhirError, Problem
 from ..settings import Settings
 
-# Until callers authenticate (SMART backend services), every request is attributed to one anonymous submitter.
-ANONYMOUS_SUBMITTER = "anonymous"
+log = logging.getLogger(__name__)
 
 _FHIR_JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 
@@ -46,9 +48,44 @@ def fhir_base_url(request: Request, settings: Settings) -> str:
     return str(request.base_url).rstrip("/") + "/fhir"
 
 
+async def authorize(request: Request) -> None:
+    """Check the bearer token against the access policy for the matched route (public routes pass)."""
+    route = request.scope.get("route")
+    name = getattr(route, "name", None)
+    if name in policy.PUBLIC:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        log.warning("access refused", extra={"route": name, "client_id": None, "reason": "no bearer token"})
+        raise FhirError(401, [Problem("login", "This endpoint needs a bearer access token (POST /auth/token).")],
+                        {"WWW-Authenticate": 'Bearer realm="um-service"'})
+    try:
+        caller = tokens.verify(token.strip(), key=request.app.state.token_key, now=_clock(request)())
+    except tokens.TokenError as exc:
+        log.warning("access refused", extra={"route": name, "client_id": None, "reason": str(exc)})
+        raise FhirError(401, [Problem("login", f"The access token is not valid: {exc}.")],
+                        {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+    refusal = policy.decide(str(name), caller.role, caller.scopes)
+    if refusal is not None:
+        log.warning("access refused", extra={"route": name, "client_id": caller.client_id, "reason": refusal})
+        raise FhirError(403, [Problem("forbidden", f"Not allowed: {refusal}.")])
+    request.state.caller = caller
+
+
+def _caller(request: Request) -> Caller:
+    caller: Caller = request.state.caller
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(_caller)]
+
+
 def _context(request: Request, settings: SettingsDep) -> RequestContext:
+    caller: Caller | None = getattr(request.state, "caller", None)
     return RequestContext(
-        submitter=ANONYMOUS_SUBMITTER,
+        submitter=(caller.organization or caller.client_id) if caller else "public",
+        organization=caller.organization if caller and caller.role == "provider" else None,
         base_url=fhir_base_url(request, settings),
         now=_clock(request)(),
         payer_system=settings.payer_identifier_system,

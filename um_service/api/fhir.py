@@ -103,10 +103,10 @@ def inquire(body: FhirBody, database: DatabaseDep, context: ContextDep) -> Respo
         404: _OUTCOME,
     },
 )
-def read_claim_response(claim_response_id: str, request: Request, database: DatabaseDep) -> Response:
+def read_claim_response(claim_response_id: str, request: Request, database: DatabaseDep, context: ContextDep) -> Response:
     """Read the current ClaimResponse of a request; the ETag is its version."""
     with database.transaction() as session:
-        current = portal.read(session, claim_response_id)
+        current = portal.read(session, claim_response_id, submitter=context.submitter if context.organization else None)
     if current is None:
         raise FhirError(404, [Problem("not-found", f"ClaimResponse/{claim_response_id} is not known.")])
     etag = f'W/"{current.version}"'
@@ -132,6 +132,7 @@ def search_claim_responses(
     request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
+    context: ContextDep,
     identifier: Annotated[list[str] | None, Query(description="system|value of Claim.identifier or preAuthRef")] = None,
     patient_identifier: Annotated[
         list[str] | None,
@@ -166,6 +167,7 @@ def search_claim_responses(
             payer_system=settings.payer_identifier_system,
             count=count,
             offset=offset,
+            submitter=context.submitter if context.organization else None,
         )
     base = fhir_base_url(request, settings)
     self_link = f"{base}/ClaimResponse" + (f"?{request.url.query}" if request.url.query else "")

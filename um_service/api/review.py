@@ -1,19 +1,19 @@
 """Staff routes for reviewing cases (JSON under /um): work list, next case, and every nurse / medical-director
-action. The acting reviewer is named by the `X-Reviewer-Id` header until staff authenticate with tokens."""
+action. The acting reviewer is the one the caller's access token is linked to."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from .. import case_details, review, routing
 from ..db.models import AuditEvent, Reviewer
 from ..review import Actor, DocumentRequest, ItemApproval
-from .deps import ContextDep, DatabaseDep
+from .deps import CallerDep, ContextDep, DatabaseDep
 
 router = APIRouter(prefix="/um", tags=["UM review"])
 
@@ -25,13 +25,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _actor(database: DatabaseDep, reviewer_id: Annotated[str | None, Header(alias="X-Reviewer-Id")] = None) -> Actor:
-    if not reviewer_id:
-        raise HTTPException(401, "name the acting reviewer in the X-Reviewer-Id header")
+def _actor(database: DatabaseDep, caller: CallerDep) -> Actor:
+    """The reviewer the caller's token speaks for."""
     with database.transaction() as session:
-        reviewer = session.get(Reviewer, reviewer_id)
-        if reviewer is None:
-            raise HTTPException(403, f"{reviewer_id} is not a registered reviewer")
+        reviewer = session.get(Reviewer, caller.reviewer_id) if caller.reviewer_id else None
+        if reviewer is None or reviewer.role != caller.role:
+            raise HTTPException(403, f"client {caller.client_id} is not linked to a {caller.role.replace('_', ' ')} reviewer")
         return Actor(reviewer.id, reviewer.role, reviewer.npi)
 
 

@@ -55,10 +55,11 @@ def create_subscription(
     response_class=Response,
     responses={200: {"description": "The Subscription with its current status", **_RESOURCE}, 404: _OUTCOME},
 )
-def read_subscription(subscription_id: str, database: DatabaseDep) -> Response:
+def read_subscription(subscription_id: str, database: DatabaseDep, context: ContextDep) -> Response:
     """A subscription with its status (requested, active, error, off)."""
     with database.transaction() as session:
-        return fhir_response(200, subscriptions.as_resource(subscriptions.get(session, subscription_id)))
+        row = subscriptions.get(session, subscription_id, owner=context.submitter)
+        return fhir_response(200, subscriptions.as_resource(row))
 
 
 @router.delete(
@@ -69,7 +70,7 @@ def read_subscription(subscription_id: str, database: DatabaseDep) -> Response:
 def delete_subscription(subscription_id: str, database: DatabaseDep, context: ContextDep) -> Response:
     """End a subscription: nothing more is sent to it."""
     with database.transaction() as session:
-        row = subscriptions.get(session, subscription_id)
+        row = subscriptions.get(session, subscription_id, owner=context.submitter)
         row.status = "off"
         row.updated_at = context.now
         return fhir_response(200, subscriptions.as_resource(row))

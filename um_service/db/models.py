@@ -277,3 +277,48 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Client(Base):
+    """A system allowed to call the API: a provider EHR, a payer portal, or a staff member's client."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    role: Mapped[str] = mapped_column(String(30))
+    organization: Mapped[str | None] = mapped_column(String(200))
+    reviewer_id: Mapped[str | None] = mapped_column(ForeignKey("reviewers.id", ondelete="SET NULL"))
+    public_key: Mapped[str | None] = mapped_column(Text)
+    secret_hash: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class UsedAssertion(Base):
+    """Client-assertion JWT ids already used (SMART backend services forbid replay until they expire)."""
+
+    __tablename__ = "used_assertions"
+
+    jti: Mapped[str] = mapped_column(String(300), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+
+
+class ServiceKey(Base):
+    """Secrets every worker must share (the access-token signing key), created once by the first worker."""
+
+    __tablename__ = "service_keys"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class ActiveRuleSet(Base):
+    """The rule-set version in force for every worker (one row); a reload anywhere changes it for all."""
+
+    __tablename__ = "active_rule_set"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    activated_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -1,0 +1,133 @@
+"""Registered clients and how they prove who they are: a signed JWT assertion (public key) or a secret."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..db.models import Client, Reviewer, UsedAssertion
+
+ROLES = ("provider", "portal", "nurse", "medical_director", "admin")
+ASSERTION_ALGORITHMS = ["RS384", "ES384", "RS256", "ES256"]
+MAX_ASSERTION_LIFETIME = dt.timedelta(minutes=5)
+
+
+class ClientError(Exception):
+    """Registration or authentication refused; `error` is the OAuth 2.0 error code."""
+
+    def __init__(self, error: str, message: str, status: int = 400):
+        self.error = error
+        self.status = status
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An authenticated client."""
+
+    client_id: str
+    role: str
+    organization: str | None
+    reviewer_id: str | None
+
+
+def hash_secret(secret: str) -> str:
+    """A salted scrypt hash of a client secret."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def _secret_matches(secret: str, stored: str) -> bool:
+    try:
+        _, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    candidate = hashlib.scrypt(secret.encode(), salt=base64.b64decode(salt), n=2**14, r=8, p=1)
+    return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+def register(session: Session, *, client_id: str, role: str, organization: str | None = None, reviewer_id: str | None = None,
+             public_key: str | None = None, secret: str | None = None, now: dt.datetime) -> Client:
+    """Register (or replace) a client. Providers need an organisation; staff clients name their reviewer."""
+    if role not in ROLES:
+        raise ClientError("invalid_request", f"role must be one of {', '.join(ROLES)}")
+    if role == "provider" and not organization:
+        raise ClientError("invalid_request", "a provider client needs its organisation identifier")
+    if role in ("nurse", "medical_director"):
+        reviewer = session.get(Reviewer, reviewer_id or client_id)
+        if reviewer is None or reviewer.role != role:
+            raise ClientError("invalid_request", f"a {role} client must name a registered {role} reviewer")
+        reviewer_id = reviewer.id
+    if not public_key and not secret:
+        raise ClientError("invalid_request", "give the client a public key (PEM) or a secret")
+    if public_key:
+        try:
+            key = serialization.load_pem_public_key(public_key.encode())
+        except ValueError as exc:
+            raise ClientError("invalid_request", "public_key must be a PEM public key") from exc
+        if not isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
+            raise ClientError("invalid_request", "public_key must be an RSA or EC key (RS384 / ES384)")
+    client = session.get(Client, client_id) or Client(id=client_id, created_at=now)
+    client.role = role
+    client.organization = organization
+    client.reviewer_id = reviewer_id
+    client.public_key = public_key
+    client.secret_hash = hash_secret(secret) if secret else None
+    client.active = True
+    session.add(client)
+    session.flush()
+    return client
+
+
+def _identity(client: Client) -> Identity:
+    return Identity(client.id, client.role, client.organization, client.reviewer_id)
+
+
+def by_secret(session: Session, client_id: str, secret: str) -> Identity:
+    """Authenticate with a client secret."""
+    client = session.get(Client, client_id)
+    if client is None or not client.active or not client.secret_hash or not _secret_matches(secret, client.secret_hash):
+        raise ClientError("invalid_client", "unknown client or wrong secret", 401)
+    return _identity(client)
+
+
+def by_assertion(session: Session, assertion: str, *, audiences: list[str], now: dt.datetime) -> Identity:
+    """Authenticate with a signed JWT client assertion (RFC 7523, SMART Backend Services)."""
+    try:
+        unverified = jwt.decode(assertion, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise ClientError("invalid_client", f"the client assertion is not a JWT: {exc}", 401) from exc
+    client_id = unverified.get("iss")
+    client = session.get(Client, client_id) if isinstance(client_id, str) else None
+    if client is None or not client.active or not client.public_key:
+        raise ClientError("invalid_client", "unknown client, or no public key registered for it", 401)
+    try:
+        claims = jwt.decode(assertion, client.public_key, algorithms=ASSERTION_ALGORITHMS, audience=audiences,
+                            issuer=client.id, options={"require": ["iss", "sub", "aud", "exp", "jti"]},
+                            leeway=dt.timedelta(seconds=30))
+    except jwt.PyJWTError as exc:
+        raise ClientError("invalid_client", f"the client assertion does not verify: {exc}", 401) from exc
+    if claims.get("sub") != client.id:
+        raise ClientError("invalid_client", "the assertion's sub must be the client id", 401)
+    expires = dt.datetime.fromtimestamp(claims["exp"], dt.UTC)
+    if expires - now > MAX_ASSERTION_LIFETIME:
+        raise ClientError("invalid_client", "a client assertion may live at most 5 minutes", 401)
+    session.execute(delete(UsedAssertion).where(UsedAssertion.expires_at < now))
+    try:
+        with session.begin_nested():
+            session.add(UsedAssertion(jti=f"{client.id}:{claims['jti']}", client_id=client.id, expires_at=expires))
+    except IntegrityError as exc:
+        raise ClientError("invalid_client", "this client assertion was already used (jti replay)", 401) from exc
+    return _identity(client)
