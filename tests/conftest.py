@@ -89,7 +89,7 @@ class AuthClient(TestClient):
 
     FHIR writes act as the provider organisation the body names (the Claim's provider, the Subscription's filter);
     ClaimResponse reads as a payer portal; staff routes as the reviewer named in an `X-Reviewer-Id` test header,
-    else as an administrator. A request that already carries Authorization, or `anonymous=True`, is sent as is.
+    else as an administrator. A request that already carries an Authorization header (even empty) is sent as is.
     Tokens are issued with the app's own key; tests of the token endpoint itself use it over HTTP.
     """
 
@@ -108,7 +108,7 @@ class AuthClient(TestClient):
 
     def request(self, method: str, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         headers = dict(kwargs.pop("headers", None) or {})
-        if kwargs.pop("anonymous", False) or any(k.lower() == "authorization" for k in headers):
+        if any(k.lower() == "authorization" for k in headers):
             return super().request(method, url, headers=headers, **kwargs)
         path = str(url).split("?", 1)[0].replace("http://testserver", "")
         reviewer = headers.pop("X-Reviewer-Id", None)
