@@ -103,8 +103,13 @@ class AuthClient(TestClient):
         from um_service.auth.clients import Identity
 
         identity = Identity(f"test-{role}-{org or reviewer or 'x'}", role, org, reviewer)
-        return tokens.issue(identity, tokens.grant(identity, None), key=self.app.state.token_key,  # type: ignore[attr-defined]
-                            now=self.clock.now, lifetime=dt.timedelta(minutes=5))
+        return tokens.issue(
+            identity,
+            tokens.grant(identity, None),
+            key=self.app.state.token_key,  # type: ignore[attr-defined]
+            now=self.clock.now,
+            lifetime=dt.timedelta(minutes=5),
+        )
 
     def request(self, method: str, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         headers = dict(kwargs.pop("headers", None) or {})

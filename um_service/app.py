@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import Depends, FastAPI
 
-from . import clocks, staff_directory
+from . import clocks, logs, rule_versions, staff_directory
 from .api import auth, errors, fhir, health, review, staff, subscriptions
 from .api.deps import authorize
 from .auth import tokens
 from .db.session import Database
 from .decision.active import ActiveRules
 from .fhir import schema
+from .logs import RequestLogging
 from .notify import DeliveryPolicy, Dispatcher
 from .settings import Settings, get_settings
 
@@ -22,6 +24,8 @@ from .settings import Settings, get_settings
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
     """Build the service for `settings` (the environment's by default); `clock` lets tests fix the time."""
     settings = settings or get_settings()
+    if settings.log_json:
+        logs.configure(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -30,6 +34,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             if settings.staff_file.is_file():
                 staff_directory.seed(session, settings.staff_file)
             app.state.token_key = tokens.signing_key(session, configured=settings.token_secret, now=app.state.clock())
+            # The files on disk are what this deployment ships: they become the version every worker runs.
+            rule_versions.activate(session, app.state.rules.current, now=app.state.clock())
+        app.state.rules_follower = RulesFollower(app.state.rules, app.state.database)
         dispatcher = None
         if settings.dispatcher:
             dispatcher = _dispatcher(app, settings)
@@ -53,6 +60,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.state.rules = ActiveRules.load(settings.rules_dir)
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.started = datetime.now(UTC).isoformat(timespec="seconds")
+    app.add_middleware(RequestLogging)
     errors.install(app)
     app.include_router(fhir.router)
     app.include_router(subscriptions.router)
@@ -80,3 +88,23 @@ def _dispatcher(app: FastAPI, settings: Settings) -> Dispatcher:
         periodic=sweep,
         periodic_seconds=settings.clock_sweep_seconds,
     )
+
+
+class RulesFollower:
+    """Keeps this worker on the rule-set version activated in the database (a reload in any worker)."""
+
+    def __init__(self, rules: ActiveRules, database: Database, every_seconds: float = 2.0):
+        self._rules = rules
+        self._database = database
+        self._every = every_seconds
+        self._checked = 0.0
+
+    def maybe_follow(self) -> None:
+        """Check the active version if the last check is older than the interval."""
+        now = time.monotonic()
+        if now - self._checked < self._every:
+            return
+        self._checked = now
+        with self._database.transaction() as session:
+            version = rule_versions.active_version(session)
+            self._rules.follow(version, lambda v: rule_versions.stored(session, v))

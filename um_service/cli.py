@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -52,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from .logs import configure
+
+    configure(settings.log_level)
 
     if args.command == "db":
         return _upgrade()
@@ -78,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         if not args.no_upgrade:
             _upgrade()
+        import os
+
         import uvicorn
+
+        os.environ["UM_LOG_JSON"] = "true"  # worker processes read their settings from the environment
 
         uvicorn.run(
             "um_service.app:create_app",
@@ -87,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port or settings.port,
             workers=args.workers,
             log_level=settings.log_level,
+            log_config=None,
         )
         return 0
     parser.error(f"unknown command {args.command}")
@@ -127,8 +133,16 @@ def _clients(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         try:
             with database.transaction() as session:
-                register(session, client_id=args.client_id, role=args.role, organization=args.org,
-                         reviewer_id=args.reviewer, public_key=public_key, secret=secret, now=datetime.now(UTC))
+                register(
+                    session,
+                    client_id=args.client_id,
+                    role=args.role,
+                    organization=args.org,
+                    reviewer_id=args.reviewer,
+                    public_key=public_key,
+                    secret=secret,
+                    now=datetime.now(UTC),
+                )
         except ClientError as exc:
             print(f"refused: {exc}", file=sys.stderr)
             return 2

@@ -60,9 +60,17 @@ def _check_organization(request: PasRequest, context: RequestContext) -> None:
     parties = request.parties
     own = {value for _, value in parties.provider_ids} | set(parties.sender_ids)
     if context.organization not in own:
-        raise FhirError(403, [Problem("forbidden", f"This client submits for organisation {context.organization}; the "
-                                      "request's provider and sender identifiers do not include it.",
-                                      "Bundle.entry[0].resource.provider")])
+        raise FhirError(
+            403,
+            [
+                Problem(
+                    "forbidden",
+                    f"This client submits for organisation {context.organization}; the "
+                    "request's provider and sender identifiers do not include it.",
+                    "Bundle.entry[0].resource.provider",
+                )
+            ],
+        )
 
 
 def _open_case(session: Session, *, request: PasRequest, context: RequestContext) -> bytes:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from . import answer
 from .db import repository
-from .db.models import RuleSetVersion
+from .db.models import ActiveRuleSet, RuleSetVersion
 from .decision import RuleSet, decide, load_files
 
 
@@ -24,6 +24,24 @@ def remember(session: Session, rule_set: RuleSet, *, now: dt.datetime) -> None:
             )
         )
         session.flush()
+
+
+def activate(session: Session, rule_set: RuleSet, *, now: dt.datetime) -> None:
+    """Make this version the one every worker uses."""
+    remember(session, rule_set, now=now)
+    row = session.get(ActiveRuleSet, 1, with_for_update=True)
+    if row is None:
+        session.add(ActiveRuleSet(id=1, version=rule_set.version, activated_at=now))
+    elif row.version != rule_set.version:
+        row.version = rule_set.version
+        row.activated_at = now
+    session.flush()
+
+
+def active_version(session: Session) -> str | None:
+    """The version every worker should be using."""
+    row = session.get(ActiveRuleSet, 1)
+    return row.version if row is not None else None
 
 
 def stored(session: Session, version: str) -> RuleSet | None:

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    # JSON log lines (set by `um-service serve`, so every worker process logs the same way).
+    log_json: bool = False
 
 
 @lru_cache(maxsize=1)

@@ -91,10 +91,31 @@ def read(raw: bytes, *, max_depth: int) -> tuple[dict[str, Any], list[str], list
 
 
 def create(
-    session: Session, *, raw: bytes, owner: str, now: dt.datetime, base_url: str, max_depth: int
+    session: Session,
+    *,
+    raw: bytes,
+    owner: str,
+    organization: str | None,
+    now: dt.datetime,
+    base_url: str,
+    max_depth: int,
 ) -> dict[str, Any]:
-    """Store a new subscription as 'requested' and queue its handshake; returns the Subscription as stored."""
+    """Store a new subscription as 'requested' and queue its handshake; returns the Subscription as stored.
+
+    A provider client subscribes only for its own organisation (PAS: only the sending system may manage it).
+    """
     resource, organisations, headers = read(raw, max_depth=max_depth)
+    if organization is not None and set(organisations) != {organization}:
+        raise FhirError(
+            403,
+            [
+                Problem(
+                    "forbidden",
+                    f"This client may subscribe only for org-identifier={organization}.",
+                    "Subscription._criteria",
+                )
+            ],
+        )
     subscription_id = str(uuid.uuid4())
     end = resource.get("end")
     row = Subscription(

@@ -41,11 +41,14 @@ def smart_configuration(request: Request) -> dict[str, Any]:
 
 
 def _error(error: str, description: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status,
-                        headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers={"Cache-Control": "no-store"}
+    )
 
 
-@router.post("/auth/token", responses={400: {"description": "OAuth 2.0 error"}, 401: {"description": "Client not authenticated"}})
+@router.post(
+    "/auth/token", responses={400: {"description": "OAuth 2.0 error"}, 401: {"description": "Client not authenticated"}}
+)
 async def token(request: Request, database: DatabaseDep, settings: SettingsDep, context: ContextDep) -> JSONResponse:
     """Issue a short-lived access token (grant_type=client_credentials; a signed JWT assertion or a client secret)."""
     body = await request.body()
@@ -57,8 +60,11 @@ async def token(request: Request, database: DatabaseDep, settings: SettingsDep, 
     try:
         with database.transaction() as session:
             if form.get("client_assertion_type") == ASSERTION_TYPE and form.get("client_assertion"):
-                audiences = [token_url(request)] + ([settings.public_base_url.rstrip("/").removesuffix("/fhir") + "/auth/token"]
-                                                    if settings.public_base_url else [])
+                audiences = [token_url(request)] + (
+                    [settings.public_base_url.rstrip("/").removesuffix("/fhir") + "/auth/token"]
+                    if settings.public_base_url
+                    else []
+                )
                 identity = clients.by_assertion(session, form["client_assertion"], audiences=audiences, now=context.now)
             else:
                 client_id, secret = _basic(request) or (form.get("client_id"), form.get("client_secret"))
@@ -72,8 +78,15 @@ async def token(request: Request, database: DatabaseDep, settings: SettingsDep, 
         return _error(exc.error, str(exc), exc.status)
     lifetime = dt.timedelta(seconds=settings.token_lifetime_seconds)
     access = tokens.issue(identity, scopes, key=request.app.state.token_key, now=context.now, lifetime=lifetime)
-    return JSONResponse({"access_token": access, "token_type": "bearer", "expires_in": int(lifetime.total_seconds()),
-                         "scope": " ".join(sorted(scopes))}, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": int(lifetime.total_seconds()),
+            "scope": " ".join(sorted(scopes)),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _basic(request: Request) -> tuple[str, str] | None:
@@ -101,9 +114,17 @@ class ClientIn(BaseModel):
 def list_clients(database: DatabaseDep) -> list[dict[str, Any]]:
     """Registered clients (never their secrets)."""
     with database.transaction() as session:
-        return [{"id": c.id, "role": c.role, "organization": c.organization, "reviewer_id": c.reviewer_id,
-                 "auth": "private_key_jwt" if c.public_key else "client_secret", "active": c.active}
-                for c in session.scalars(select(Client).order_by(Client.id))]
+        return [
+            {
+                "id": c.id,
+                "role": c.role,
+                "organization": c.organization,
+                "reviewer_id": c.reviewer_id,
+                "auth": "private_key_jwt" if c.public_key else "client_secret",
+                "active": c.active,
+            }
+            for c in session.scalars(select(Client).order_by(Client.id))
+        ]
 
 
 @router.put("/um/clients/{client_id}", tags=["UM staff"], responses={422: {"description": "Invalid client"}})
@@ -111,9 +132,21 @@ def save_client(client_id: str, body: ClientIn, database: DatabaseDep, context: 
     """Register or replace a client."""
     try:
         with database.transaction() as session:
-            client = clients.register(session, client_id=client_id, role=body.role, organization=body.organization,
-                                      reviewer_id=body.reviewer_id, public_key=body.public_key, secret=body.secret,
-                                      now=context.now)
-            return {"id": client.id, "role": client.role, "organization": client.organization, "reviewer_id": client.reviewer_id}
+            client = clients.register(
+                session,
+                client_id=client_id,
+                role=body.role,
+                organization=body.organization,
+                reviewer_id=body.reviewer_id,
+                public_key=body.public_key,
+                secret=body.secret,
+                now=context.now,
+            )
+            return {
+                "id": client.id,
+                "role": client.role,
+                "organization": client.organization,
+                "reviewer_id": client.reviewer_id,
+            }
     except ClientError as exc:
         raise HTTPException(422, str(exc)) from exc

@@ -58,14 +58,20 @@ async def authorize(request: Request) -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         log.warning("access refused", extra={"route": name, "client_id": None, "reason": "no bearer token"})
-        raise FhirError(401, [Problem("login", "This endpoint needs a bearer access token (POST /auth/token).")],
-                        {"WWW-Authenticate": 'Bearer realm="um-service"'})
+        raise FhirError(
+            401,
+            [Problem("login", "This endpoint needs a bearer access token (POST /auth/token).")],
+            {"WWW-Authenticate": 'Bearer realm="um-service"'},
+        )
     try:
         caller = tokens.verify(token.strip(), key=request.app.state.token_key, now=_clock(request)())
     except tokens.TokenError as exc:
         log.warning("access refused", extra={"route": name, "client_id": None, "reason": str(exc)})
-        raise FhirError(401, [Problem("login", f"The access token is not valid: {exc}.")],
-                        {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+        raise FhirError(
+            401,
+            [Problem("login", f"The access token is not valid: {exc}.")],
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from exc
     refusal = policy.decide(str(name), caller.role, caller.scopes)
     if refusal is not None:
         log.warning("access refused", extra={"route": name, "client_id": caller.client_id, "reason": refusal})
@@ -81,7 +87,15 @@ def _caller(request: Request) -> Caller:
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 
+def _follow_rules(request: Request) -> None:
+    """Pick up a rule set another worker activated (checked at most every few seconds)."""
+    follower = getattr(request.app.state, "rules_follower", None)
+    if follower is not None:
+        follower.maybe_follow()
+
+
 def _context(request: Request, settings: SettingsDep) -> RequestContext:
+    _follow_rules(request)
     caller: Caller | None = getattr(request.state, "caller", None)
     return RequestContext(
         submitter=(caller.organization or caller.client_id) if caller else "public",

@@ -103,7 +103,9 @@ def inquire(body: FhirBody, database: DatabaseDep, context: ContextDep) -> Respo
         404: _OUTCOME,
     },
 )
-def read_claim_response(claim_response_id: str, request: Request, database: DatabaseDep, context: ContextDep) -> Response:
+def read_claim_response(
+    claim_response_id: str, request: Request, database: DatabaseDep, context: ContextDep
+) -> Response:
     """Read the current ClaimResponse of a request; the ETag is its version."""
     with database.transaction() as session:
         current = portal.read(session, claim_response_id, submitter=context.submitter if context.organization else None)

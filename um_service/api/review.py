@@ -30,7 +30,9 @@ def _actor(database: DatabaseDep, caller: CallerDep) -> Actor:
     with database.transaction() as session:
         reviewer = session.get(Reviewer, caller.reviewer_id) if caller.reviewer_id else None
         if reviewer is None or reviewer.role != caller.role:
-            raise HTTPException(403, f"client {caller.client_id} is not linked to a {caller.role.replace('_', ' ')} reviewer")
+            raise HTTPException(
+                403, f"client {caller.client_id} is not linked to a {caller.role.replace('_', ' ')} reviewer"
+            )
         return Actor(reviewer.id, reviewer.role, reviewer.npi)
 
 

@@ -170,12 +170,15 @@ def current_rules(request: Request) -> RuleSetView:
 
 
 @router.post("/admin/rules/reload", responses={422: {"description": "The new rule set is invalid; the old one stays"}})
-def reload_rules(request: Request) -> ReloadResult:
+def reload_rules(request: Request, database: DatabaseDep, context: ContextDep) -> ReloadResult:
     """Load the rule files again and swap the whole set in; an invalid set is refused and the old one stays."""
     try:
         old, new = _rules(request).reload()
     except RuleSetError as exc:
         raise HTTPException(422, [p.model_dump() for p in _problems(exc.problems)]) from exc
+    with database.transaction() as session:
+        # Every other worker switches to this version within a few seconds (RulesFollower).
+        rule_versions.activate(session, new, now=context.now)
     return ReloadResult(
         previous_version=old.version,
         version=new.version,

@@ -40,6 +40,7 @@ def create_subscription(
             session,
             raw=body,
             owner=context.submitter,
+            organization=context.organization,
             now=context.now,
             base_url=context.base_url,
             max_depth=settings.max_json_depth,

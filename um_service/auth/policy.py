@@ -2,7 +2,7 @@
 
 This table is the one place access is decided; a route missing from it is refused to everyone (a test walks every
 route of the app against it). Resource-level rules live with the data: a provider reads only its own requests
-(another's answer 404, not 403, so nothing leaks), and only a medical director denies (review.TRANSITIONS).
+(another's answer 404, not 403, so nothing leaks). The review state machine checks roles again per action.
 """
 
 from __future__ import annotations
@@ -24,8 +24,19 @@ class Rule:
     scope: str
 
 
-PUBLIC = frozenset({"metadata", "live", "ready", "token", "smart_configuration", "openapi", "swagger_ui_html",
-                    "swagger_ui_redirect", "redoc_html"})
+PUBLIC = frozenset(
+    {
+        "metadata",
+        "live",
+        "ready",
+        "token",
+        "smart_configuration",
+        "openapi",
+        "swagger_ui_html",
+        "swagger_ui_redirect",
+        "redoc_html",
+    }
+)
 
 POLICY: dict[str, Rule] = {
     # FHIR face
@@ -49,7 +60,7 @@ POLICY: dict[str, Rule] = {
     "approve": Rule(REVIEWERS, "um/review"),
     "request_info": Rule(REVIEWERS, "um/review"),
     "escalate": Rule(REVIEWERS, "um/review"),
-    "deny": Rule(REVIEWERS, "um/review"),
+    "deny": Rule(frozenset({"medical_director"}), "um/review"),  # only a medical director denies
     "schedule_p2p": Rule(REVIEWERS, "um/review"),
     "record_p2p": Rule(REVIEWERS, "um/review"),
     "extend": Rule(REVIEWERS, "um/review"),

@@ -87,8 +87,19 @@ def issue(identity: Identity, scopes: frozenset[str], *, key: str, now: dt.datet
 def verify(token: str, *, key: str, now: dt.datetime) -> Caller:
     """The caller an access token speaks for; TokenError if it is not valid now."""
     try:
-        claims = jwt.decode(token, key, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
-                            options={"require": ["exp", "sub", "aud", "iss"], "verify_exp": False, "verify_iat": False, "verify_nbf": False})
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=["HS256"],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={
+                "require": ["exp", "sub", "aud", "iss"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
     except jwt.PyJWTError as exc:
         raise TokenError(str(exc)) from exc
     # Expiry against the service clock (tests move it; production uses wall time).
@@ -97,4 +108,6 @@ def verify(token: str, *, key: str, now: dt.datetime) -> Caller:
     role = claims.get("role")
     if role not in SCOPES:
         raise TokenError("the access token names no known role")
-    return Caller(claims["sub"], role, claims.get("org"), claims.get("reviewer"), frozenset(str(claims.get("scope", "")).split()))
+    return Caller(
+        claims["sub"], role, claims.get("org"), claims.get("reviewer"), frozenset(str(claims.get("scope", "")).split())
+    )

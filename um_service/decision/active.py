@@ -6,6 +6,7 @@ A request takes the current rule set once, at its start, and finishes on it even
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from .ruleset import RuleSet, load_directory
@@ -28,6 +29,19 @@ class ActiveRules:
     def current(self) -> RuleSet:
         """The rule set to use for a request starting now."""
         return self._current
+
+    def follow(self, version: str | None, fetch: Callable[[str], RuleSet | None]) -> bool:
+        """Switch to `version` (another worker's reload) if it is not the one in use; whether it switched."""
+        if version is None or version == self._current.version:
+            return False
+        with self._lock:
+            if version == self._current.version:
+                return False
+            fresh = fetch(version)
+            if fresh is None:
+                return False
+            self._current = fresh
+            return True
 
     def reload(self) -> tuple[RuleSet, RuleSet]:
         """Load the directory again and swap it in whole; (old, new). An invalid set raises and changes nothing."""
