@@ -142,7 +142,7 @@ def search_claim_responses(
     ] = None,
     status: Annotated[list[str] | None, Query()] = None,
     count: Annotated[int, Query(alias="_count", ge=0, le=100)] = 20,
-    offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
+    offset: Annotated[int, Query(alias="_offset", ge=0, le=1_000_000)] = 0,
 ) -> Response:
     """Search the current ClaimResponses by identifier, patient.identifier and status (for portals that poll)."""
     unknown = sorted(set(request.query_params.keys()) - _SEARCH_PARAMS)

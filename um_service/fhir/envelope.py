@@ -98,6 +98,8 @@ def _envelope_problems(bundle: dict[str, Any], what: str) -> list[Problem]:
             if key in entry:
                 problems.append(Problem("structure", f"Entries of a {what} carry no '{key}'.", f"{where}.{key}"))
         url = entry.get("fullUrl")
+        if not isinstance(url, str):
+            url = None  # a fullUrl of the wrong type is reported by the schema check
         if not url:
             problems.append(Problem("required", "Every entry has a fullUrl.", f"{where}.fullUrl"))
         elif url in seen_urls:

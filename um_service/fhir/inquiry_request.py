@@ -92,6 +92,10 @@ def read_inquiry_request(raw: bytes, *, limits: Limits) -> InquiryRequest:
                     f"{where}.provider",
                 )
             )
+    if parties is None and not (reading.structural or reading.profile):
+        problems.append(
+            Problem("required", "The inquiry's patient, insurer and provider must resolve in the Bundle.", where)
+        )
     reading.fail_if_problems()
     assert parties is not None
     numbers = set()

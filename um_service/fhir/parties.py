@@ -67,7 +67,12 @@ def read_parties(
             continue  # reported as missing by the Claim rules
         target = index.resolve_in(element, from_entry=claim_entry)
         if target is None:
-            continue  # reported by the reference rules
+            if not isinstance(as_dict(element).get("reference"), str):
+                # A dangling reference string is reported by the reference rules; anything else is reported here.
+                problems.append(
+                    Problem("required", f"Claim.{field} must reference a resource in the Bundle.", f"{where}.{field}")
+                )
+            continue
         if target.resource_type not in allowed:
             problems.append(
                 Problem(

@@ -104,6 +104,10 @@ def read_submit_request(raw: bytes, *, limits: Limits) -> PasRequest:
     problems += party_problems
     prior, prior_problems = _prior(reading.index, claim_entry, where)
     problems += prior_problems
+    if parties is None and not (reading.structural or reading.profile):
+        problems.append(
+            Problem("required", "The Claim's patient, insurer and provider must resolve in the Bundle.", where)
+        )
     reading.fail_if_problems()
     assert parties is not None
     bundle = reading.bundle
