@@ -238,3 +238,36 @@ def test_unknown_fhir_routes_answer_with_an_operation_outcome(client: Any) -> No
 
     assert response.status_code == 404
     assert_operation_outcome(response.json())
+
+
+def test_limits_are_configurable_and_answered_clearly(migrated: str, database: Any) -> None:
+    from um_service.app import create_app
+    from um_service.settings import Settings
+
+    from conftest import AuthClient, Clock
+
+    clock = Clock()
+    settings = Settings(
+        database_url=migrated,
+        dispatcher=False,
+        max_bundle_entries=3,
+        max_claim_items=1,
+        max_string_length=200,
+        max_body_bytes=20_000,
+    )
+    with AuthClient(create_app(settings, clock=clock), clock) as client:
+
+        def refused(bundle: dict[str, Any]) -> list[str]:
+            response = client.post(
+                "/fhir/Claim/$submit", content=orjson.dumps(bundle), headers={"Content-Type": FHIR_JSON}
+            )
+            assert 400 <= response.status_code < 500, response.text
+            return [issue["diagnostics"] for issue in response.json()["issue"]]
+
+        assert "at most 3" in refused(request_bundle())[0]
+        small = request_bundle(items=[item(1), item(2)])
+        small["entry"] = small["entry"][:1]
+        assert any("at most 1" in d for d in refused(small))
+        long_string = request_bundle()
+        long_string["entry"][1]["resource"]["name"][0]["family"] = "x" * 201
+        assert "at most 200" in refused(long_string)[0]

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     max_json_depth: int = 64
     max_bundle_entries: int = 1000
     max_claim_items: int = 999
+    max_string_length: int = 4 * 1024 * 1024
 
     # Per line of business (Coverage.type code): {"medicaid": {"standard_days": 7, "expedited_hours": 72}}.
     due_overrides: dict[str, dict[str, int]] = {}

@@ -109,6 +109,7 @@ def _context(request: Request, settings: SettingsDep) -> RequestContext:
             max_json_depth=settings.max_json_depth,
             max_bundle_entries=settings.max_bundle_entries,
             max_claim_items=settings.max_claim_items,
+            max_string_length=settings.max_string_length,
         ),
     )
 

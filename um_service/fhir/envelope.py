@@ -20,6 +20,7 @@ class Limits:
     max_json_depth: int = 64
     max_bundle_entries: int = 1000
     max_claim_items: int = 999
+    max_string_length: int = 4 * 1024 * 1024
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Reading:
 
 def read_bundle(raw: bytes, *, limits: Limits, what: str) -> Reading:
     """Parse and check a PAS Bundle (`what` names it in messages); raise InvalidRequest if it is not a Bundle."""
-    document = parse_json(raw, max_depth=limits.max_json_depth)
+    document = parse_json(raw, max_depth=limits.max_json_depth, max_string=limits.max_string_length)
     document = _unwrap_parameters(document)
     if not isinstance(document, dict) or document.get("resourceType") != "Bundle":
         found = document.get("resourceType") if isinstance(document, dict) else type(document).__name__

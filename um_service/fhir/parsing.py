@@ -10,7 +10,7 @@ import orjson
 from .outcome import InvalidRequest, Problem
 
 
-def parse_json(raw: bytes, *, max_depth: int) -> Any:
+def parse_json(raw: bytes, *, max_depth: int, max_string: int = 4 * 1024 * 1024) -> Any:
     """Parse `raw` as JSON, or raise InvalidRequest (400) saying why it cannot be read."""
     try:
         document = orjson.loads(raw)
@@ -19,8 +19,19 @@ def parse_json(raw: bytes, *, max_depth: int) -> Any:
         if "depth limit" in str(exc) or "recursion" in str(exc).lower():
             raise _too_deep(max_depth) from exc
         raise InvalidRequest(400, [Problem("structure", f"The body is not valid JSON: {exc}")]) from exc
-    if _depth(document) > max_depth:
+    depth, longest = _shape(document)
+    if depth > max_depth:
         raise _too_deep(max_depth)
+    if longest > max_string:
+        raise InvalidRequest(
+            400,
+            [
+                Problem(
+                    "too-costly",
+                    f"A string in the body is {longest} characters long; this server accepts at most {max_string}.",
+                )
+            ],
+        )
     return document
 
 
@@ -31,19 +42,23 @@ def _too_deep(max_depth: int) -> InvalidRequest:
     )
 
 
-def _depth(document: Any) -> int:
-    """The nesting depth of a parsed document, without recursion (so a deep one cannot overflow the stack)."""
+def _shape(document: Any) -> tuple[int, int]:
+    """The nesting depth and the longest string (or key) of a parsed document, without recursion."""
     deepest = 0
+    longest = 0
     stack: list[tuple[Any, int]] = [(document, 1)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, dict):
+        if isinstance(node, str):
+            longest = max(longest, len(node))
+        elif isinstance(node, dict):
+            longest = max(longest, max(map(len, node), default=0))
             deepest = max(deepest, depth)
             stack.extend((value, depth + 1) for value in node.values())
         elif isinstance(node, list):
             deepest = max(deepest, depth)
             stack.extend((value, depth + 1) for value in node)
-    return deepest
+    return deepest, longest
 
 
 def canonical_hash(document: Any) -> str:
