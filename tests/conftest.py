@@ -118,7 +118,7 @@ class AuthClient(TestClient):
         path = str(url).split("?", 1)[0].replace("http://testserver", "")
         reviewer = headers.pop("X-Reviewer-Id", None)
         token = None
-        if path.startswith("/um/"):
+        if path.startswith("/um/") or path == "/metrics":
             token = self._staff_token(reviewer)
         elif path.startswith("/fhir/ClaimResponse"):
             token = self.token("portal")

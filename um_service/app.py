@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from fastapi import Depends, FastAPI
 
 from . import clocks, logs, rule_versions, staff_directory
-from .api import auth, errors, fhir, health, review, staff, subscriptions
+from .api import auth, errors, fhir, health, reports, review, staff, subscriptions
 from .api.deps import authorize
 from .auth import tokens
 from .db.session import Database
@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.include_router(fhir.router)
     app.include_router(subscriptions.router)
     app.include_router(review.router)
+    app.include_router(reports.router)
+    app.include_router(reports.metrics_router)
     app.include_router(staff.router)
     app.include_router(health.router)
     app.include_router(auth.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,11 @@ import orjson
 from sqlalchemy.orm import Session
 
 from .db.models import AuditEvent
+
+
+def outcome(status: str, items: Iterable[Any]) -> dict[str, Any]:
+    """The case status and every item's review action after a change: the facts reports are computed from."""
+    return {"status": status, "item_actions": {str(i.sequence): i.review_action for i in items}}
 
 
 def record(

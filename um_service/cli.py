@@ -46,6 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     key.add_argument("--generate-secret", action="store_true", help="generate a secret and print it once")
     clients_commands.add_parser("list", help="list clients")
 
+    report = commands.add_parser("report", help="public reports")
+    report_commands = report.add_subparsers(dest="report_command", required=True)
+    cms = report_commands.add_parser("cms-0057", help="CMS-0057-F figures as JSON, CSV and xlsx files")
+    cms.add_argument("--from", dest="start", required=True, help="first day (YYYY-MM-DD)")
+    cms.add_argument("--to", dest="end", required=True, help="day after the last (YYYY-MM-DD)")
+    cms.add_argument("--entity", help="line of business (Coverage.type code); all when omitted")
+    cms.add_argument("--out", type=Path, default=Path("."), help="directory for the files")
+
     openapi = commands.add_parser("openapi", help="write the OpenAPI document (openapi/openapi.json)")
     openapi.add_argument("--output", default=str(REPO_ROOT / "openapi" / "openapi.json"))
 
@@ -68,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         return rule_commands.replay(settings, args.case)
     if args.command == "clients":
         return _clients(settings, args)
+    if args.command == "report":
+        return _report(settings, args)
     if args.command == "openapi":
         Path(args.output).write_text(openapi_document())
         print(f"wrote {args.output}", file=sys.stderr)
@@ -152,6 +162,42 @@ def _clients(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         database.dispose()
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+    from datetime import UTC, date, datetime, time
+
+    from . import reports
+    from .db.session import Database
+    from .decision import load_directory
+
+    start = datetime.combine(date.fromisoformat(args.start), time(), UTC)
+    end = datetime.combine(date.fromisoformat(args.end), time(), UTC)
+    database = Database(settings.database_url)
+    try:
+        with database.transaction() as session:
+            report = reports.cms_0057(
+                session,
+                start=start,
+                end=end,
+                entity=args.entity,
+                rules=load_directory(settings.rules_dir),
+                partial_as=settings.report_partial_as,
+            )
+    finally:
+        database.dispose()
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = (
+        args.out / f"cms-0057-{args.start}-{args.end}"
+        if not args.entity
+        else args.out / f"cms-0057-{args.entity}-{args.start}-{args.end}"
+    )
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2))
+    stem.with_suffix(".csv").write_text(reports.as_csv(report))
+    stem.with_suffix(".xlsx").write_bytes(reports.as_xlsx(report))
+    print(f"wrote {stem}.json, .csv and .xlsx", file=sys.stderr)
+    return 0
 
 
 def _upgrade() -> int:

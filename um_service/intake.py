@@ -129,6 +129,8 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
     items = [new_item(case.id, requested, outcomes.get(requested.sequence), context) for requested in request.items]
     session.add_all(items)
     case.status = status_from_items(ReviewAction(i.review_action) for i in items).value
+    if case.status in (CaseStatus.APPROVED, CaseStatus.NOT_REQUIRED, CaseStatus.DECIDED):
+        case.decided_at = context.now
     if case.status == CaseStatus.PENDED:
         routing.place(session, case, items)
         routing.offer(session, case, now=context.now)
@@ -149,6 +151,7 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
             "priority": case.priority,
             "queue": case.queue,
             "assignee": case.assignee,
+            **audit.outcome(case.status, items),
         },
     )
     return body

@@ -11,6 +11,7 @@ A nurse cannot deny; a denial needs a reason code and text.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from . import answer, audit, notify, routing
 from .case import OPEN, CaseStatus, next_status
 from .context import RequestContext
 from .db import repository
-from .db.models import Case, CaseItem
+from .db.models import Appeal, Case, CaseItem
 from .fhir.codes import ReviewAction
 from .fhir.elements import as_dict
 from .fhir.response import response_bundle
@@ -32,11 +33,13 @@ TRANSITIONS: dict[str, dict[str, frozenset[CaseStatus]]] = {
     "take": {NURSE: frozenset({S.PENDED}), MD: frozenset({S.ESCALATED})},
     "approve": {NURSE: frozenset({S.IN_REVIEW}), MD: frozenset({S.IN_MD_REVIEW})},
     "request_info": {NURSE: frozenset({S.IN_REVIEW}), MD: frozenset({S.IN_MD_REVIEW})},
-    "escalate": {NURSE: frozenset({S.IN_REVIEW})},
+    "escalate": {NURSE: frozenset({S.IN_REVIEW, S.INFO_REQUESTED})},
     "deny": {MD: frozenset({S.IN_MD_REVIEW})},
     "schedule_p2p": {MD: frozenset({S.IN_MD_REVIEW, S.DECIDED})},
     "record_p2p": {MD: frozenset({S.P2P_SCHEDULED})},
     "extend": {NURSE: frozenset(OPEN), MD: frozenset(OPEN)},
+    "appeal": {NURSE: frozenset({S.DECIDED}), MD: frozenset({S.DECIDED})},
+    "decide_appeal": {MD: frozenset({S.DECIDED})},
 }
 
 
@@ -95,7 +98,7 @@ def _open(session: Session, case_id: str, actor: Actor, action: str) -> _Change:
         raise ReviewError(
             409, f"cannot {action.replace('_', ' ')} a case that is {case.status} (allowed from: {states})"
         )
-    if action not in ("take", "extend") and case.assignee not in (None, actor.id):
+    if action not in ("take", "extend", "appeal", "decide_appeal") and case.assignee not in (None, actor.id):
         raise ReviewError(409, f"case is held by {case.assignee}")
     return _Change(case, {item.sequence: item for item in repository.items_of(session, case.id)})
 
@@ -149,6 +152,7 @@ def _finish(
             base_url=context.base_url,
             now=context.now,
         )
+    change.detail.update(audit.outcome(case.status, items))
     audit.record(
         session,
         case_id=case.id,
@@ -419,3 +423,82 @@ def extend(session: Session, *, case_id: str, actor: Actor, reason: str, days: i
         announce=False,
         reason=f"Review time extended by {days} days: {reason}",
     )
+
+
+def file_appeal(
+    session: Session, *, case_id: str, actor: Actor, sequences: list[int], reason: str, context: RequestContext
+) -> Appeal:
+    """Record the provider's appeal of denied items (taken by staff from the appeal the provider sent)."""
+    if not reason.strip():
+        raise ReviewError(422, "an appeal states its reason")
+    change = _open(session, case_id, actor, "appeal")
+    for sequence in sequences:
+        item = change.items.get(sequence)
+        if item is None or item.review_action != ReviewAction.NOT_CERTIFIED:
+            raise ReviewError(409, f"item {sequence} is not denied; only denials are appealed")
+    appeal = Appeal(
+        id=str(uuid.uuid4()),
+        case_id=case_id,
+        sequences=orjson.dumps(sequences).decode(),
+        reason=reason,
+        filed_at=context.now,
+        filed_by=actor.id,
+        outcome="pending",
+    )
+    session.add(appeal)
+    change.detail.update({"appeal_id": appeal.id, "items": sequences})
+    _finish(
+        session,
+        change,
+        actor=actor,
+        action="appeal filed",
+        reason=reason,
+        context=context,
+        status=CaseStatus(change.case.status),
+        announce=False,
+    )
+    return appeal
+
+
+def decide_appeal(
+    session: Session, *, appeal_id: str, actor: Actor, approved: bool, note: str, context: RequestContext
+) -> Appeal:
+    """Decide an appeal (medical directors): approving it certifies the appealed items."""
+    appeal = session.get(Appeal, appeal_id, with_for_update=True)
+    if appeal is None:
+        raise ReviewError(404, f"appeal {appeal_id} not found")
+    if appeal.outcome != "pending":
+        raise ReviewError(409, f"appeal {appeal_id} was already decided ({appeal.outcome})")
+    change = _open(session, appeal.case_id, actor, "decide_appeal")
+    appeal.outcome = "approved" if approved else "upheld"
+    appeal.decided_at = context.now
+    appeal.decided_by = actor.id
+    appeal.note = note
+    change.detail["appeal_id"] = appeal.id
+    if not approved:
+        _finish(
+            session,
+            change,
+            actor=actor,
+            action="appeal upheld",
+            reason=f"Denial upheld on appeal. {note}".strip(),
+            context=context,
+            status=S.DECIDED,
+            announce=False,
+        )
+        return appeal
+    for sequence in orjson.loads(appeal.sequences):
+        item = change.items[sequence]
+        if item.review_action == ReviewAction.NOT_CERTIFIED:
+            item.reason_code = None
+            _approve_item(item, ItemApproval(sequence), actor, note, context)
+    _finish(
+        session,
+        change,
+        actor=actor,
+        action="appeal approved",
+        context=context,
+        status=S.DECIDED,
+        reason=f"Approved on appeal. {note}".strip(),
+    )
+    return appeal

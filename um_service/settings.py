@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     # Access tokens: HS256 key shared by every worker (created in the database when unset), and lifetime.
     token_secret: str | None = None
     token_lifetime_seconds: int = 300
+
+    # CMS-0057-F reports: how a partially approved request counts (approved, denied, or neither).
+    report_partial_as: Literal["approved", "denied", "neither"] = "approved"
 
     host: str = "127.0.0.1"
     port: int = 8000

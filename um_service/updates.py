@@ -90,6 +90,8 @@ def apply(session: Session, *, request: PasRequest, context: RequestContext) -> 
     case.status = next_status(case.status, (ReviewAction(i.review_action) for i in items)).value
     if case.status == CaseStatus.CANCELLED:
         case.assignee = None
+    if case.status in (CaseStatus.APPROVED, CaseStatus.NOT_REQUIRED, CaseStatus.DECIDED) and case.decided_at is None:
+        case.decided_at = context.now
     if case.status == CaseStatus.PENDED:
         routing.place(session, case, items)
         routing.offer(session, case, now=context.now)
@@ -104,7 +106,10 @@ def apply(session: Session, *, request: PasRequest, context: RequestContext) -> 
         action="cancelled" if request.cancels_all else "updated",
         at=context.now,
         reason=f"PAS Claim Update: {summary}; case {case.status}.",
-        detail={"changes": [{"sequence": seq, "change": what} for seq, what in changes]},
+        detail={
+            "changes": [{"sequence": seq, "change": what} for seq, what in changes],
+            **audit.outcome(case.status, items),
+        },
     )
     return body
 

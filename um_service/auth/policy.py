@@ -64,6 +64,11 @@ POLICY: dict[str, Rule] = {
     "schedule_p2p": Rule(REVIEWERS, "um/review"),
     "record_p2p": Rule(REVIEWERS, "um/review"),
     "extend": Rule(REVIEWERS, "um/review"),
+    "cms_0057": Rule(STAFF, "um/review"),
+    "operations_figures": Rule(STAFF, "um/review"),
+    "metrics": Rule(ADMIN, "um/admin"),
+    "file_appeal": Rule(REVIEWERS, "um/review"),
+    "decide_appeal": Rule(frozenset({"medical_director"}), "um/review"),
     # Administration
     "reload_rules": Rule(ADMIN, "um/admin"),
     "save_reviewer": Rule(ADMIN, "um/admin"),

@@ -322,3 +322,20 @@ class ActiveRuleSet(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[str] = mapped_column(String(64))
     activated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Appeal(Base):
+    """An appeal of a denial: which items, why, and its result (CMS-0057-F: approved after appeal)."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    sequences: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime] = mapped_column(Timestamp)
+    filed_by: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(20), default="pending")
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp, index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
