@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from fastapi import Depends, FastAPI
 
 from . import clocks, logs, rule_versions, staff_directory
-from .api import auth, errors, fhir, health, reports, review, staff, subscriptions
+from .api import auth, errors, fhir, health, reports, review, staff, subscriptions, ui
 from .api.deps import authorize
 from .auth import tokens
 from .db.session import Database
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.include_router(review.router)
     app.include_router(reports.router)
     app.include_router(reports.metrics_router)
+    app.include_router(ui.router)
     app.include_router(staff.router)
     app.include_router(health.router)
     app.include_router(auth.router)

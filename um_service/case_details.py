@@ -63,3 +63,59 @@ def details(session: Session, case_id: str) -> dict[str, Any] | None:
         "identifiers": [{"system": s, "value": v} for s, v in sorted(repository.identifiers_of(session, case_id))],
         "items": items,
     }
+
+
+def request_summary(session: Session, case_id: str) -> dict[str, Any] | None:
+    """What was asked, for a reviewer's screen: patient, coverage, items, diagnoses and attachments."""
+    from . import answer
+    from .fhir.elements import as_dict, as_list, codings
+
+    case = repository.get_case(session, case_id)
+    if case is None or case.latest_submission_id is None:
+        return None
+    request = answer.latest_request(session, case)
+    patient = request.parties.patient.resource
+    names = [as_dict(n) for n in as_list(patient.get("name"))]
+    name = " ".join([*names[0].get("given", []), names[0].get("family", "")]).strip() if names else ""
+    coverage = request.parties.coverage.resource if request.parties.coverage else {}
+    attachments = []
+    for info in as_list(request.claim.get("supportingInfo")):
+        info = as_dict(info)
+        target = request.index.resolve_in(info.get("valueReference"), from_entry=request.claim_entry)
+        entry = {"sequence": info.get("sequence"), "category": [c for _, c in codings(info.get("category"))]}
+        if target is not None:
+            entry["resource"] = target.resource_type
+            entry["type"] = [f"{s}|{c}" for s, c in codings(target.resource.get("type") or target.resource.get("code"))]
+            entry["title"] = target.resource.get("description")
+        elif isinstance(info.get("valueString"), str):
+            entry["text"] = info["valueString"]
+        attachments.append(entry)
+    return {
+        "patient": {
+            "name": name,
+            "birth_date": patient.get("birthDate"),
+            "gender": patient.get("gender"),
+            "member_ids": sorted(request.parties.member_ids),
+        },
+        "coverage": {
+            "status": coverage.get("status"),
+            "line_of_business": request.parties.line_of_business,
+            "payer": request.parties.insurer.resource.get("name"),
+        },
+        "provider": request.parties.provider.resource.get("name"),
+        "items": [
+            {
+                "sequence": i.sequence,
+                "service": [f"{s}|{c}" for s, c in i.product_codes],
+                "quantity": as_dict(i.element.get("quantity")).get("value"),
+                "serviced": i.element.get("servicedDate") or i.element.get("servicedPeriod"),
+            }
+            for i in request.items
+        ],
+        "diagnoses": [
+            f"{s}|{c}"
+            for d in as_list(request.claim.get("diagnosis"))
+            for s, c in codings(as_dict(d).get("diagnosisCodeableConcept"))
+        ],
+        "attachments": attachments,
+    }

@@ -271,6 +271,16 @@ def extend(case_id: str, body: ExtendIn, database: DatabaseDep, context: Context
         return _case(session, case_id)
 
 
+@router.get("/cases/{case_id}/request", responses={404: {"description": "No such case"}})
+def case_request(case_id: str, database: DatabaseDep) -> dict[str, Any]:
+    """The request as a reviewer reads it: patient, coverage, provider, items, diagnoses, attachments."""
+    with database.transaction() as session:
+        found = case_details.request_summary(session, case_id)
+    if found is None:
+        raise HTTPException(404, f"case {case_id} not found")
+    return found
+
+
 class HistoryEntry(BaseModel):
     """One audit row: who, role, what, when, why."""
 

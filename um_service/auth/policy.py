@@ -27,6 +27,8 @@ class Rule:
 PUBLIC = frozenset(
     {
         "metadata",
+        "ui_page",
+        "ui_script",
         "live",
         "ready",
         "token",
@@ -51,6 +53,7 @@ POLICY: dict[str, Rule] = {
     "get_case": Rule(STAFF, "um/review"),
     "replay_case": Rule(STAFF, "um/review"),
     "history": Rule(STAFF, "um/review"),
+    "case_request": Rule(STAFF, "um/review"),
     "work_list": Rule(STAFF, "um/review"),
     "current_rules": Rule(STAFF, "um/review"),
     "list_reviewers": Rule(STAFF, "um/review"),
