@@ -258,12 +258,17 @@ def as_csv(report: dict[str, Any]) -> str:
 def as_xlsx(report: dict[str, Any]) -> bytes:
     """A workbook: the figures, and the services requiring prior authorization."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def clean(row: list[Any]) -> list[Any]:
+        # Worksheets refuse control characters; a report must not fail on an odd entity name.
+        return [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row]
 
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "CMS-0057-F figures"
-    sheet.append(["Period", report["period"]["from"], report["period"]["to"], "Entity", report["entity"]])
+    sheet.append(clean(["Period", report["period"]["from"], report["period"]["to"], "Entity", report["entity"]]))
     sheet.append(["key", "title", "value", "numerator", "denominator", "unit"])
     for f in report["figures"]:
         sheet.append([f["key"], f["title"], f["value"], f["numerator"], f["denominator"], f["unit"]])

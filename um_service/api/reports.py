@@ -24,7 +24,7 @@ def cms_0057(
     settings: SettingsDep,
     start: Annotated[dt.date, Query(alias="from")],
     end: Annotated[dt.date, Query(alias="to")],
-    entity: str | None = None,
+    entity: Annotated[str | None, Query(max_length=100)] = None,
     format: Literal["json", "csv", "xlsx"] = "json",
 ) -> Response:
     """The nine CMS-0057-F figures for [from, to) and a line of business, as JSON, CSV or a spreadsheet."""
