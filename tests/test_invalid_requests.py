@@ -271,3 +271,17 @@ def test_limits_are_configurable_and_answered_clearly(migrated: str, database: A
         long_string = request_bundle()
         long_string["entry"][1]["resource"]["name"][0]["family"] = "x" * 201
         assert "at most 200" in refused(long_string)[0]
+
+
+def test_a_nul_character_is_refused_on_every_database(client: Any, counts: Any) -> None:
+    before = counts()
+    bundle = request_bundle()
+    bundle["entry"][1]["resource"]["name"][0]["family"] = "Doe\x00"
+
+    response = client.post("/fhir/Claim/$submit", content=orjson.dumps(bundle), headers={"Content-Type": FHIR_JSON})
+    searched = client.get("/fhir/ClaimResponse", params={"identifier": "x\x00y"})
+
+    assert response.status_code == 400
+    assert "NUL" in response.json()["issue"][0]["diagnostics"]
+    assert searched.status_code in (200, 400)
+    assert counts() == before

@@ -9,7 +9,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..fhir.outcome import FhirError, Problem, operation_outcome
@@ -84,6 +84,14 @@ def install(app: FastAPI) -> None:
     async def _refused(request: Request, exc: Exception) -> Response:
         status = int(getattr(exc, "status", 409))
         return JSONResponse({"status": status, "detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> Response:
+        # e.g. a NUL character PostgreSQL text cannot hold: the caller's value, not our fault, and nothing was stored.
+        problem = Problem(
+            "invalid", "A value in the request cannot be stored or compared (for example a NUL character)."
+        )
+        return _answer(request, 400, [problem])
 
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> Response:

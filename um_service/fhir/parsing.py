@@ -19,7 +19,12 @@ def parse_json(raw: bytes, *, max_depth: int, max_string: int = 4 * 1024 * 1024)
         if "depth limit" in str(exc) or "recursion" in str(exc).lower():
             raise _too_deep(max_depth) from exc
         raise InvalidRequest(400, [Problem("structure", f"The body is not valid JSON: {exc}")]) from exc
-    depth, longest = _shape(document)
+    depth, longest, nul = _shape(document)
+    if nul:
+        raise InvalidRequest(
+            400,
+            [Problem("value", "A string in the body contains a NUL character (U+0000), which FHIR text cannot hold.")],
+        )
     if depth > max_depth:
         raise _too_deep(max_depth)
     if longest > max_string:
@@ -42,23 +47,26 @@ def _too_deep(max_depth: int) -> InvalidRequest:
     )
 
 
-def _shape(document: Any) -> tuple[int, int]:
-    """The nesting depth and the longest string (or key) of a parsed document, without recursion."""
+def _shape(document: Any) -> tuple[int, int, bool]:
+    """The nesting depth, the longest string (or key), and whether any string holds NUL, without recursion."""
     deepest = 0
     longest = 0
+    nul = False
     stack: list[tuple[Any, int]] = [(document, 1)]
     while stack:
         node, depth = stack.pop()
         if isinstance(node, str):
             longest = max(longest, len(node))
+            nul = nul or "\x00" in node
         elif isinstance(node, dict):
             longest = max(longest, max(map(len, node), default=0))
+            nul = nul or any("\x00" in key for key in node)
             deepest = max(deepest, depth)
             stack.extend((value, depth + 1) for value in node.values())
         elif isinstance(node, list):
             deepest = max(deepest, depth)
             stack.extend((value, depth + 1) for value in node)
-    return deepest, longest
+    return deepest, longest, nul
 
 
 def canonical_hash(document: Any) -> str:
