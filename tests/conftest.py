@@ -54,13 +54,18 @@ def migrated(database_url: str) -> str:
 def database(migrated: str) -> Iterator[Database]:
     db = Database(migrated)
     yield db
+    empty_tables(db)
+    db.dispose()
+
+
+def empty_tables(db: Database) -> None:
+    """Delete every row the tests wrote (the schema and Alembic's version stay)."""
     with db.transaction() as session:
         if db.engine.dialect.name == "postgresql":
             session.execute(text("TRUNCATE " + ", ".join(t.name for t in TABLES) + " RESTART IDENTITY CASCADE"))
         else:
             for table in TABLES:
                 session.execute(table.delete())
-    db.dispose()
 
 
 class Clock:

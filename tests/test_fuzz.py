@@ -14,7 +14,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from um_service.app import create_app
 from um_service.db import repository
@@ -22,7 +21,7 @@ from um_service.db.session import Database
 from um_service.settings import REPO_ROOT, Settings
 
 from builders import item, request_bundle
-from conftest import FHIR_JSON, TABLES, AuthClient, Clock
+from conftest import FHIR_JSON, TABLES, AuthClient, Clock, empty_tables
 
 EXAMPLES = int(os.environ.get("UM_FUZZ_EXAMPLES", "25"))
 SCHEMA = schemathesis.openapi.from_path(str(REPO_ROOT / "openapi" / "openapi.json"))
@@ -34,12 +33,7 @@ def fuzz_client(migrated: str) -> Iterator[AuthClient]:
     with AuthClient(create_app(Settings(database_url=migrated, dispatcher=False), clock=clock), clock) as client:
         yield client
     database = Database(migrated)
-    with database.transaction() as session:
-        if database.engine.dialect.name == "postgresql":
-            session.execute(text("TRUNCATE " + ", ".join(t.name for t in TABLES) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in TABLES:
-                session.execute(table.delete())
+    empty_tables(database)
     database.dispose()
 
 

@@ -376,15 +376,7 @@ def record_p2p(
             announce=False,
         )
     denied = [i for i in change.items.values() if i.review_action == ReviewAction.NOT_CERTIFIED]
-    chosen = approvals or [ItemApproval(i.sequence) for i in denied]
-    decided = {}
-    for approval in chosen:
-        item = change.items.get(approval.sequence)
-        if item is None or item.review_action != ReviewAction.NOT_CERTIFIED:
-            raise ReviewError(409, f"item {approval.sequence} was not denied")
-        item.reason_code = None
-        decided[item.sequence] = _approve_item(item, approval, actor, note, context)
-    change.detail["items"] = decided
+    decided = _overturn(change, approvals or [ItemApproval(i.sequence) for i in denied], actor, note, context)
     return _finish(
         session,
         change,
@@ -394,6 +386,21 @@ def record_p2p(
         reason=f"Peer-to-peer review overturned the denial: {', '.join(f'item {s} {c}' for s, c in decided.items())}. {note}".strip(),
         status=S.DECIDED if not _any_pended(change) else S.IN_MD_REVIEW,
     )
+
+
+def _overturn(
+    change: _Change, approvals: list[ItemApproval], actor: Actor, note: str, context: RequestContext
+) -> dict[int, str]:
+    """Approve denied items (a peer-to-peer review or an appeal overturned the denial)."""
+    decided = {}
+    for approval in approvals:
+        item = change.items.get(approval.sequence)
+        if item is None or item.review_action != ReviewAction.NOT_CERTIFIED:
+            raise ReviewError(409, f"item {approval.sequence} was not denied")
+        item.reason_code = None
+        decided[item.sequence] = _approve_item(item, approval, actor, note, context)
+    change.detail["items"] = decided
+    return decided
 
 
 def _any_pended(change: _Change) -> bool:
@@ -487,11 +494,10 @@ def decide_appeal(
             announce=False,
         )
         return appeal
-    for sequence in orjson.loads(appeal.sequences):
-        item = change.items[sequence]
-        if item.review_action == ReviewAction.NOT_CERTIFIED:
-            item.reason_code = None
-            _approve_item(item, ItemApproval(sequence), actor, note, context)
+    still_denied = [
+        seq for seq in orjson.loads(appeal.sequences) if change.items[seq].review_action == ReviewAction.NOT_CERTIFIED
+    ]
+    _overturn(change, [ItemApproval(seq) for seq in still_denied], actor, note, context)
     _finish(
         session,
         change,

@@ -188,3 +188,10 @@ def _fhir_accept(request: Request) -> None:
 
 
 FhirAccept = Depends(_fhir_accept)
+
+
+def wake_dispatcher(request: Request) -> None:
+    """After a commit that queued notifications: have this worker's dispatcher send them now."""
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.wake()

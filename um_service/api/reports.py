@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from .. import operations, reports, review
-from .deps import ContextDep, DatabaseDep, SettingsDep
+from .deps import ContextDep, DatabaseDep, SettingsDep, wake_dispatcher
 from .review import ActorDep
 
 router = APIRouter(prefix="/um", tags=["UM reports"])
@@ -115,9 +115,7 @@ def decide_appeal(
                 context=context,
             )
         )
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if dispatcher is not None:
-        dispatcher.wake()
+    wake_dispatcher(request)
     return result
 
 

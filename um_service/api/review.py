@@ -13,7 +13,7 @@ from sqlalchemy import select
 from .. import case_details, review, routing
 from ..db.models import AuditEvent, Reviewer
 from ..review import Actor, DocumentRequest, ItemApproval
-from .deps import CallerDep, ContextDep, DatabaseDep
+from .deps import CallerDep, ContextDep, DatabaseDep, wake_dispatcher
 
 router = APIRouter(prefix="/um", tags=["UM review"])
 
@@ -37,12 +37,6 @@ def _actor(database: DatabaseDep, caller: CallerDep) -> Actor:
 
 
 ActorDep = Annotated[Actor, Depends(_actor)]
-
-
-def _wake(request: Request) -> None:
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if dispatcher is not None:
-        dispatcher.wake()
 
 
 class ApprovalIn(BaseModel):
@@ -178,7 +172,7 @@ def approve(
             session, case_id=case_id, actor=actor, approvals=_approvals(body.items), note=body.note, context=context
         )
         result = _case(session, case_id)
-    _wake(request)
+    wake_dispatcher(request)
     return result
 
 
@@ -199,7 +193,7 @@ def request_info(
             context=context,
         )
         result = _case(session, case_id)
-    _wake(request)
+    wake_dispatcher(request)
     return result
 
 
@@ -227,7 +221,7 @@ def deny(
             context=context,
         )
         result = _case(session, case_id)
-    _wake(request)
+    wake_dispatcher(request)
     return result
 
 
@@ -259,7 +253,7 @@ def record_p2p(
             context=context,
         )
         result = _case(session, case_id)
-    _wake(request)
+    wake_dispatcher(request)
     return result
 
 

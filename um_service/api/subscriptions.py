@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from .. import subscriptions
-from .deps import ContextDep, DatabaseDep, FhirAccept, FhirBody, SettingsDep
+from .deps import ContextDep, DatabaseDep, FhirAccept, FhirBody, SettingsDep, wake_dispatcher
 from .errors import FHIR_JSON, fhir_response
 
 router = APIRouter(prefix="/fhir", tags=["FHIR (PAS 2.2)"], dependencies=[FhirAccept])
@@ -45,9 +45,7 @@ def create_subscription(
             base_url=context.base_url,
             max_depth=settings.max_json_depth,
         )
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if dispatcher is not None:
-        dispatcher.wake()
+    wake_dispatcher(request)
     return fhir_response(201, resource, {"Location": f"{context.base_url}/Subscription/{resource['id']}"})
 
 
