@@ -7,12 +7,14 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY um_service ./um_service
 COPY migrations ./migrations
 COPY rules ./rules
+COPY examples ./examples
 RUN pip install --no-cache-dir . \
     && useradd --system --uid 10001 --home-dir /app um \
     && mkdir /data && chown um /data
 
 ENV UM_MIGRATIONS_DIR=/app/migrations \
     UM_RULES_DIR=/app/rules \
+    UM_EXAMPLES_DIR=/app/examples \
     UM_DATABASE_URL=sqlite:////data/um-service.db \
     UM_HOST=0.0.0.0 \
     UM_PORT=8000

@@ -22,18 +22,10 @@ from um_service.db.migrate import upgrade
 from um_service.db.session import Database
 from um_service.settings import REPO_ROOT, Settings
 
-SHARED = Path(os.environ.get("UM_SHARED_DIR", REPO_ROOT.parent / "shared"))
-EXAMPLES = SHARED / "examples" / "pas"
+FIXTURES = Path(__file__).parent / "fixtures"
+EXAMPLES = FIXTURES / "pas"
 FHIR_JSON = "application/fhir+json"
 TABLES = list(reversed(models.Base.metadata.sorted_tables))
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    if not EXAMPLES.is_dir():
-        pytest.exit(
-            f"PAS examples not found at {EXAMPLES}: check out ../shared beside the repository or set UM_SHARED_DIR",
-            returncode=2,
-        )
 
 
 @pytest.fixture(scope="session")
@@ -201,7 +193,7 @@ def counts(database: Database) -> Callable[[], dict[str, int]]:
 
 
 def example(relative: str) -> dict[str, Any]:
-    """A JSON file from ../shared/examples/pas."""
+    """A JSON file from tests/fixtures/pas (published PAS examples and test-kit bodies; see its README)."""
     loaded: dict[str, Any] = json.loads((EXAMPLES / relative).read_text())
     return loaded
 

@@ -1,4 +1,4 @@
-"""Every file in ../shared/examples/pas: each valid request accepted with a well-formed PAS answer, each invalid
+"""Every file in tests/fixtures/pas: each valid request accepted with a well-formed PAS answer, each invalid
 one refused with an OperationOutcome, none a 500. Where a published example is itself wrong, the decision is
 pinned here with the reason."""
 

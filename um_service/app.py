@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.include_router(staff.router)
     app.include_router(health.router)
     app.include_router(auth.router)
+    fhir.add_request_examples(app, settings.examples_dir)
     return app
 
 

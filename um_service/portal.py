@@ -11,7 +11,8 @@ import orjson
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from .db.models import Case, CaseIdentifier, CaseParty, ClaimResponseVersion
+from .db import repository
+from .db.models import Case, CaseIdentifier, CaseParty
 
 Token = tuple[str | None, str | None]
 
@@ -31,12 +32,7 @@ def read(session: Session, claim_response_id: str, *, submitter: str | None = No
         case = session.get(Case, claim_response_id)
         if case is None or case.submitter != submitter:
             return None
-    row = session.scalars(
-        select(ClaimResponseVersion)
-        .where(ClaimResponseVersion.case_id == claim_response_id)
-        .order_by(ClaimResponseVersion.version.desc())
-        .limit(1)
-    ).first()
+    row = repository.current_claim_response(session, claim_response_id)
     if row is None:
         return None
     return Current(orjson.loads(row.claim_response), row.version, row.created_at)

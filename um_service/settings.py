@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./um-service.db"
     migrations_dir: Path = REPO_ROOT / "migrations"
     rules_dir: Path = REPO_ROOT / "rules"
+    # Request bodies shown as examples in the OpenAPI document (examples/pas-request.json for $submit).
+    examples_dir: Path = REPO_ROOT / "examples"
 
     # Public FHIR base used in fullUrls; derived from each request when unset.
     public_base_url: str | None = None

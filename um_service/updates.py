@@ -165,8 +165,9 @@ def _apply_items(
 ) -> list[tuple[int, str]]:
     """Cancel, add or re-decide items; return (sequence, what happened) for each one that changed."""
     outcomes = decision.decide(request, rule_set=context.rules, received=case.received_at)
-    present = decision.present_documents(request)
     in_review = case.status in HUMAN_REVIEW
+    # Only a case a reviewer holds waits on documents outside automation; skip the bundle walk otherwise.
+    present = decision.present_documents(request) if in_review else frozenset()
     changes: list[tuple[int, str]] = []
     for requested in request.items:
         row = existing.get(requested.sequence)

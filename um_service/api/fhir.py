@@ -6,10 +6,12 @@ from __future__ import annotations
 import hashlib
 import uuid
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+import orjson
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import Response
 
 from .. import inquiry, intake, portal
@@ -200,3 +202,20 @@ def search_claim_responses(
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})
     return fhir_response(200, bundle, {"ETag": etag})
+
+
+def add_request_examples(app: FastAPI, examples_dir: Path) -> None:
+    """Show examples/pas-request.json as the $submit request example of the OpenAPI document (when shipped)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            example = examples_dir / "pas-request.json"
+            if example.is_file():
+                body = document["paths"]["/fhir/Claim/$submit"]["post"]["requestBody"]["content"][FHIR_JSON]
+                body["example"] = orjson.loads(example.read_bytes())
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
