@@ -23,9 +23,9 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from um_service import routing
 from um_service.db.migrate import upgrade
 from um_service.db.models import Case, Reviewer, WorkQueue
+from um_service.review import routing
 
 REPO = Path(__file__).resolve().parent.parent
 SKILLS = [

@@ -134,7 +134,7 @@ WORKER = textwrap.dedent("""
     from um_service.db.session import Database
     from um_service.decision import load_directory
     from um_service.fhir.envelope import Limits
-    from um_service.intake import submit
+    from um_service.pas.intake import submit
 
     database = Database(sys.argv[1])
     context = RequestContext(submitter="1234567893", organization="1234567893", base_url="http://x/fhir",

@@ -14,7 +14,7 @@ from um_service.context import RequestContext
 from um_service.db.models import Case
 from um_service.decision import load_directory
 from um_service.fhir.envelope import Limits
-from um_service.intake import submit as intake_submit
+from um_service.pas.intake import submit as intake_submit
 from um_service.settings import REPO_ROOT
 
 from builders import changed, item, request_bundle, update_of

@@ -15,8 +15,8 @@ import pytest
 import respx
 from test_review_flow import ENDPOINT, NURSE, deliver, oncology_request, subscription
 
-from um_service import notify
 from um_service.app import create_app
+from um_service.notify import outbox as delivery
 from um_service.settings import Settings
 
 from conftest import AuthClient, Clock, example, post_fhir, submit
@@ -85,11 +85,11 @@ def test_retries_wait_for_their_back_off(client: Any, database: Any, clock: Any)
 def test_a_notification_is_marked_failed_after_the_last_attempt(client: Any, database: Any, clock: Any) -> None:
     active_subscription(client, database, clock)
     approve_a_case(client)
-    policy = notify.DeliveryPolicy(max_attempts=3, first_delay=1)
+    policy = delivery.DeliveryPolicy(max_attempts=3, first_delay=1)
     with respx.mock(assert_all_called=False) as receiver, httpx.Client() as http:
         inbox = receiver.post(ENDPOINT).mock(return_value=httpx.Response(500))
         for _ in range(5):
-            notify.deliver_due(database, http, now=clock.now, policy=policy)
+            delivery.deliver_due(database, http, now=clock.now, policy=policy)
             clock.now += dt.timedelta(minutes=10)
 
     assert inbox.call_count == 3
@@ -113,7 +113,7 @@ def test_two_dispatchers_never_send_a_message_twice(client: Any, database: Any, 
         def dispatcher() -> None:
             start.wait()
             with httpx.Client() as http:
-                while notify.deliver_due(database, http, now=clock.now, policy=notify.DeliveryPolicy(batch=2)):
+                while delivery.deliver_due(database, http, now=clock.now, policy=delivery.DeliveryPolicy(batch=2)):
                     pass
 
         threads = [threading.Thread(target=dispatcher) for _ in range(2)]

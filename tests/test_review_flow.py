@@ -10,8 +10,8 @@ import httpx
 import orjson
 import respx
 
-from um_service import notify
 from um_service.fhir.response import review_code_of
+from um_service.notify import outbox
 
 from builders import claim_of, item, request_bundle
 from conftest import example, post_fhir, review_codes, submit
@@ -34,7 +34,7 @@ def subscription(org: str = PROVIDER_NPI) -> dict[str, Any]:
 
 def deliver(database: Any, clock: Any) -> int:
     with httpx.Client() as client:
-        return notify.deliver_due(database, client, now=clock.now, policy=notify.DeliveryPolicy(first_delay=1))
+        return outbox.deliver_due(database, client, now=clock.now, policy=outbox.DeliveryPolicy(first_delay=1))
 
 
 def oncology_request(identifier: str = "REQ-0001") -> dict[str, Any]:

@@ -9,15 +9,18 @@ from datetime import UTC, datetime
 
 from fastapi import Depends, FastAPI
 
-from . import clocks, logs, rule_versions, staff_directory
+from . import logs
 from .api import auth, errors, fhir, health, reports, review, staff, subscriptions, ui
 from .api.deps import authorize
 from .auth import tokens
+from .case import clocks
+from .db import rule_sets
 from .db.session import Database
 from .decision.active import ActiveRules
 from .fhir import schema
 from .logs import RequestLogging
-from .notify import DeliveryPolicy, Dispatcher
+from .notify.outbox import DeliveryPolicy, Dispatcher
+from .review import staff as staff_directory
 from .settings import Settings, get_settings
 
 
@@ -35,7 +38,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
                 staff_directory.seed(session, settings.staff_file)
             app.state.token_key = tokens.signing_key(session, configured=settings.token_secret, now=app.state.clock())
             # The files on disk are what this deployment ships: they become the version every worker runs.
-            rule_versions.activate(session, app.state.rules.current, now=app.state.clock())
+            rule_sets.activate(session, app.state.rules.current, now=app.state.clock())
         app.state.rules_follower = RulesFollower(app.state.rules, app.state.database)
         dispatcher = None
         if settings.dispatcher:
@@ -110,5 +113,5 @@ class RulesFollower:
             return
         self._checked = now
         with self._database.transaction() as session:
-            version = rule_versions.active_version(session)
-            self._rules.follow(version, lambda v: rule_versions.stored(session, v))
+            version = rule_sets.active_version(session)
+            self._rules.follow(version, lambda v: rule_sets.stored(session, v))

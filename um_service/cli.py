@@ -168,16 +168,16 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     import json
     from datetime import UTC, date, datetime, time
 
-    from . import reports
     from .db.session import Database
     from .decision import load_directory
+    from .reports import cms
 
     start = datetime.combine(date.fromisoformat(args.start), time(), UTC)
     end = datetime.combine(date.fromisoformat(args.end), time(), UTC)
     database = Database(settings.database_url)
     try:
         with database.transaction() as session:
-            report = reports.cms_0057(
+            report = cms.cms_0057(
                 session,
                 start=start,
                 end=end,
@@ -194,8 +194,8 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
         else args.out / f"cms-0057-{args.entity}-{args.start}-{args.end}"
     )
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2))
-    stem.with_suffix(".csv").write_text(reports.as_csv(report))
-    stem.with_suffix(".xlsx").write_bytes(reports.as_xlsx(report))
+    stem.with_suffix(".csv").write_text(cms.as_csv(report))
+    stem.with_suffix(".xlsx").write_bytes(cms.as_xlsx(report))
     print(f"wrote {stem}.json, .csv and .xlsx", file=sys.stderr)
     return 0
 

@@ -50,8 +50,8 @@ def test(directory: Path) -> int:
 
 def replay(settings: Settings, case_id: str) -> int:
     """Print a stored case decided under its original rule set and under the current one."""
+    from .case.replay import replay as replay_case
     from .db.session import Database
-    from .rule_versions import replay as replay_case
 
     database = Database(settings.database_url)
     with database.transaction() as session:

@@ -13,8 +13,8 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..fhir.outcome import FhirError, Problem, operation_outcome
-from ..review import ReviewError
-from ..routing import RoutingError
+from ..review.actions import ReviewError
+from ..review.routing import RoutingError
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ import orjson
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import Response
 
-from .. import inquiry, intake, portal
 from ..fhir.capability import capability_statement
 from ..fhir.outcome import FhirError, Problem
+from ..pas import claim_responses, inquiry, intake
 from .deps import ContextDep, DatabaseDep, FhirAccept, FhirBody, SettingsDep, fhir_base_url
 from .errors import FHIR_JSON, fhir_response
 
@@ -110,7 +110,9 @@ def read_claim_response(
 ) -> Response:
     """Read the current ClaimResponse of a request; the ETag is its version."""
     with database.transaction() as session:
-        current = portal.read(session, claim_response_id, submitter=context.submitter if context.organization else None)
+        current = claim_responses.read(
+            session, claim_response_id, submitter=context.submitter if context.organization else None
+        )
     if current is None:
         raise FhirError(404, [Problem("not-found", f"ClaimResponse/{claim_response_id} is not known.")])
     etag = f'W/"{current.version}"'
@@ -161,11 +163,11 @@ def search_claim_responses(
             ],
         )
     with database.transaction() as session:
-        total, found = portal.search(
+        total, found = claim_responses.search(
             session,
-            identifiers=[[portal.parse_token(v) for v in value.split(",")] for value in identifier or []],
+            identifiers=[[claim_responses.parse_token(v) for v in value.split(",")] for value in identifier or []],
             patient_identifiers=[
-                [portal.parse_token(v) for v in value.split(",")] for value in patient_identifier or []
+                [claim_responses.parse_token(v) for v in value.split(",")] for value in patient_identifier or []
             ],
             statuses=[s for value in status or [] for s in value.split(",")],
             payer_system=settings.payer_identifier_system,

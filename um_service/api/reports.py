@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from .. import operations, reports, review
+from ..reports import cms, team_metrics
+from ..review import actions
 from .deps import ContextDep, DatabaseDep, SettingsDep, wake_dispatcher
 from .review import ActorDep
 
@@ -29,7 +30,7 @@ def cms_0057(
 ) -> Response:
     """The nine CMS-0057-F figures for [from, to) and a line of business, as JSON, CSV or a spreadsheet."""
     with database.transaction() as session:
-        report = reports.cms_0057(
+        report = cms.cms_0057(
             session,
             start=dt.datetime.combine(start, dt.time(), dt.UTC),
             end=dt.datetime.combine(end, dt.time(), dt.UTC),
@@ -40,13 +41,13 @@ def cms_0057(
     name = f"cms-0057-{start.isoformat()}-{end.isoformat()}"
     if format == "csv":
         return Response(
-            reports.as_csv(report),
+            cms.as_csv(report),
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     if format == "xlsx":
         return Response(
-            reports.as_xlsx(report),
+            cms.as_xlsx(report),
             media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
@@ -86,7 +87,7 @@ def file_appeal(
     """Record a provider's appeal of denied items."""
     with database.transaction() as session:
         return _appeal(
-            review.file_appeal(
+            actions.file_appeal(
                 session, case_id=case_id, actor=actor, sequences=body.items, reason=body.reason, context=context
             )
         )
@@ -106,7 +107,7 @@ def decide_appeal(
     """Decide an appeal (medical directors); an approval certifies the appealed items."""
     with database.transaction() as session:
         result = _appeal(
-            review.decide_appeal(
+            actions.decide_appeal(
                 session,
                 appeal_id=appeal_id,
                 actor=actor,
@@ -124,7 +125,7 @@ def operations_figures(database: DatabaseDep, context: ContextDep) -> dict[str, 
     """Open cases per queue, overdue and near-due counts, auto-approval rate, median decision time per queue and
     decisions per reviewer (last 30 days)."""
     with database.transaction() as session:
-        return operations.snapshot(session, now=context.now)
+        return team_metrics.snapshot(session, now=context.now)
 
 
 metrics_router = APIRouter(tags=["Operations"])
@@ -136,5 +137,5 @@ metrics_router = APIRouter(tags=["Operations"])
 def metrics(database: DatabaseDep, context: ContextDep) -> Response:
     """The operational figures as Prometheus metrics (scraped with an administrator token)."""
     with database.transaction() as session:
-        figures = operations.snapshot(session, now=context.now)
-    return Response(operations.prometheus(figures), media_type="text/plain; version=0.0.4")
+        figures = team_metrics.snapshot(session, now=context.now)
+    return Response(team_metrics.prometheus(figures), media_type="text/plain; version=0.0.4")

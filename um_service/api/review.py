@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from .. import case_details, review, routing
+from ..case import details
 from ..db.models import AuditEvent, Reviewer
-from ..review import Actor, DocumentRequest, ItemApproval
+from ..review import actions, routing
+from ..review.actions import Actor, DocumentRequest, ItemApproval
 from .deps import CallerDep, ContextDep, DatabaseDep, wake_dispatcher
 
 router = APIRouter(prefix="/um", tags=["UM review"])
@@ -117,7 +118,7 @@ def _approvals(items: list[ApprovalIn]) -> list[ItemApproval]:
 
 
 def _case(session: Any, case_id: str) -> dict[str, Any]:
-    found = case_details.details(session, case_id)
+    found = details.details(session, case_id)
     assert found is not None
     return found
 
@@ -158,7 +159,7 @@ def next_case(database: DatabaseDep, context: ContextDep, actor: ActorDep) -> An
 def take(case_id: str, database: DatabaseDep, context: ContextDep, actor: ActorDep) -> dict[str, Any]:
     """Take a case: a nurse a pended one, a medical director an escalated one."""
     with database.transaction() as session:
-        review.take(session, case_id=case_id, actor=actor, context=context)
+        actions.take(session, case_id=case_id, actor=actor, context=context)
         return _case(session, case_id)
 
 
@@ -168,7 +169,7 @@ def approve(
 ) -> dict[str, Any]:
     """Approve items in full (A1) or modified (A6, with the authorized quantity or period)."""
     with database.transaction() as session:
-        review.approve(
+        actions.approve(
             session, case_id=case_id, actor=actor, approvals=_approvals(body.items), note=body.note, context=context
         )
         result = _case(session, case_id)
@@ -183,7 +184,7 @@ def request_info(
     """Ask the provider for documents; the answer carries a PAS documentation request."""
     documents = [DocumentRequest(d.loinc, d.description, d.report_type) for d in body.documents]
     with database.transaction() as session:
-        review.request_info(
+        actions.request_info(
             session,
             case_id=case_id,
             actor=actor,
@@ -201,7 +202,7 @@ def request_info(
 def escalate(case_id: str, body: NoteIn, database: DatabaseDep, context: ContextDep, actor: ActorDep) -> dict[str, Any]:
     """Escalate to a medical director with a note (nurses)."""
     with database.transaction() as session:
-        review.escalate(session, case_id=case_id, actor=actor, note=body.note, context=context)
+        actions.escalate(session, case_id=case_id, actor=actor, note=body.note, context=context)
         return _case(session, case_id)
 
 
@@ -211,7 +212,7 @@ def deny(
 ) -> dict[str, Any]:
     """Deny items with a reason code and plain-language text (medical directors only)."""
     with database.transaction() as session:
-        review.deny(
+        actions.deny(
             session,
             case_id=case_id,
             actor=actor,
@@ -231,7 +232,7 @@ def schedule_p2p(
 ) -> dict[str, Any]:
     """Schedule a peer-to-peer review with the requesting provider (medical directors)."""
     with database.transaction() as session:
-        review.schedule_p2p(
+        actions.schedule_p2p(
             session, case_id=case_id, actor=actor, at=body.scheduled_at, contact=body.contact, context=context
         )
         return _case(session, case_id)
@@ -243,7 +244,7 @@ def record_p2p(
 ) -> dict[str, Any]:
     """Record the peer-to-peer result; an overturn approves the denied items."""
     with database.transaction() as session:
-        review.record_p2p(
+        actions.record_p2p(
             session,
             case_id=case_id,
             actor=actor,
@@ -261,7 +262,7 @@ def record_p2p(
 def extend(case_id: str, body: ExtendIn, database: DatabaseDep, context: ContextDep, actor: ActorDep) -> dict[str, Any]:
     """Extend the review time once, with a reason."""
     with database.transaction() as session:
-        review.extend(session, case_id=case_id, actor=actor, reason=body.reason, days=body.days, context=context)
+        actions.extend(session, case_id=case_id, actor=actor, reason=body.reason, days=body.days, context=context)
         return _case(session, case_id)
 
 
@@ -269,7 +270,7 @@ def extend(case_id: str, body: ExtendIn, database: DatabaseDep, context: Context
 def case_request(case_id: str, database: DatabaseDep) -> dict[str, Any]:
     """The request as a reviewer reads it: patient, coverage, provider, items, diagnoses, attachments."""
     with database.transaction() as session:
-        found = case_details.request_summary(session, case_id)
+        found = details.request_summary(session, case_id)
     if found is None:
         raise HTTPException(404, f"case {case_id} not found")
     return found
@@ -292,7 +293,7 @@ def history(case_id: str, database: DatabaseDep) -> list[HistoryEntry]:
     import orjson
 
     with database.transaction() as session:
-        if case_details.details(session, case_id) is None:
+        if details.details(session, case_id) is None:
             raise HTTPException(404, f"case {case_id} not found")
         rows = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id))
         return [

@@ -8,11 +8,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
-from .. import case_details, clocks, routing, rule_versions, staff_directory
+from ..case import clocks, details, replay
+from ..db import rule_sets
 from ..db.models import OutboxMessage, Reviewer, WorkQueue
 from ..decision import RuleSetError
 from ..decision.active import ActiveRules
-from ..staff_directory import QueueSpec, ReviewerSpec
+from ..review import routing, staff
+from ..review.staff import QueueSpec, ReviewerSpec
 from .deps import ContextDep, DatabaseDep
 
 router = APIRouter(prefix="/um", tags=["UM staff"])
@@ -138,7 +140,7 @@ def _problems(problems: Any) -> list[Problem]:
 def get_case(case_id: str, database: DatabaseDep) -> CaseView:
     """A case with each item's outcome, the rule that decided it, the rule-set version and the condition trace."""
     with database.transaction() as session:
-        found = case_details.details(session, case_id)
+        found = details.details(session, case_id)
     if found is None:
         raise HTTPException(404, f"case {case_id} not found")
     return CaseView.model_validate(found)
@@ -148,7 +150,7 @@ def get_case(case_id: str, database: DatabaseDep) -> CaseView:
 def replay_case(case_id: str, request: Request, database: DatabaseDep) -> ReplayView:
     """Evaluate a stored case under the rule set in force when it was received and under the current one."""
     with database.transaction() as session:
-        result = rule_versions.replay(session, case_id, current=_rules(request).current)
+        result = replay.replay(session, case_id, current=_rules(request).current)
     if result is None:
         raise HTTPException(404, f"case {case_id} not found")
     return ReplayView(
@@ -178,7 +180,7 @@ def reload_rules(request: Request, database: DatabaseDep, context: ContextDep) -
         raise HTTPException(422, [p.model_dump() for p in _problems(exc.problems)]) from exc
     with database.transaction() as session:
         # Every other worker switches to this version within a few seconds (RulesFollower).
-        rule_versions.activate(session, new, now=context.now)
+        rule_sets.activate(session, new, now=context.now)
     return ReloadResult(
         previous_version=old.version,
         version=new.version,
@@ -191,10 +193,7 @@ def reload_rules(request: Request, database: DatabaseDep, context: ContextDep) -
 def list_reviewers(database: DatabaseDep) -> list[dict[str, Any]]:
     """Every reviewer with skills, licensed states, capacity, availability and open cases."""
     with database.transaction() as session:
-        return [
-            staff_directory.reviewer_view(r, routing.open_count(session, r.id))
-            for r in staff_directory.reviewers(session)
-        ]
+        return [staff.reviewer_view(r, routing.open_count(session, r.id)) for r in staff.reviewers(session)]
 
 
 @router.put("/reviewers/{reviewer_id}", responses={422: {"description": "Invalid reviewer"}})
@@ -203,8 +202,8 @@ def save_reviewer(reviewer_id: str, body: ReviewerSpec, database: DatabaseDep) -
     if body.id != reviewer_id:
         raise HTTPException(422, "the reviewer id in the path and the body differ")
     with database.transaction() as session:
-        reviewer = staff_directory.save_reviewer(session, body)
-        return staff_directory.reviewer_view(reviewer, routing.open_count(session, reviewer.id))
+        reviewer = staff.save_reviewer(session, body)
+        return staff.reviewer_view(reviewer, routing.open_count(session, reviewer.id))
 
 
 class Availability(BaseModel):
@@ -225,14 +224,14 @@ def update_reviewer(reviewer_id: str, body: Availability, database: DatabaseDep)
             reviewer.available = body.available
         if body.capacity is not None:
             reviewer.capacity = body.capacity
-        return staff_directory.reviewer_view(reviewer, routing.open_count(session, reviewer.id))
+        return staff.reviewer_view(reviewer, routing.open_count(session, reviewer.id))
 
 
 @router.get("/queues")
 def list_queues(database: DatabaseDep) -> list[dict[str, Any]]:
     """Every work queue and the skills it needs."""
     with database.transaction() as session:
-        return [staff_directory.queue_view(q) for q in staff_directory.queues(session)]
+        return [staff.queue_view(q) for q in staff.queues(session)]
 
 
 @router.put("/queues/{name}", responses={422: {"description": "Invalid queue"}})
@@ -241,8 +240,8 @@ def save_queue(name: str, body: QueueSpec, database: DatabaseDep) -> dict[str, A
     if body.name != name:
         raise HTTPException(422, "the queue name in the path and the body differ")
     with database.transaction() as session:
-        queue: WorkQueue = staff_directory.save_queue(session, body)
-        return staff_directory.queue_view(queue)
+        queue: WorkQueue = staff.save_queue(session, body)
+        return staff.queue_view(queue)
 
 
 @router.post("/admin/clocks/sweep")

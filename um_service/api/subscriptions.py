@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from .. import subscriptions
+from ..notify import subscriptions
 from .deps import ContextDep, DatabaseDep, FhirAccept, FhirBody, SettingsDep, wake_dispatcher
 from .errors import FHIR_JSON, fhir_response
 

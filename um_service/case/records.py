@@ -1,4 +1,4 @@
-"""Recording a case's rows: its items, the keys it is found by, and each accepted submission with its answer."""
+"""Recording a case's rows: its items, the keys it is found by, and each accepted submission with its response_versions."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import uuid
 import orjson
 from sqlalchemy.orm import Session
 
-from . import answer, rule_versions
-from .context import RequestContext
-from .db import repository
-from .db.models import Case, CaseIdentifier, CaseItem, CaseParty, Submission
-from .decision import ItemOutcome
-from .fhir.codes import ReviewAction
-from .fhir.pas_request import PasRequest, RequestedItem
-from .fhir.response import response_bundle
+from ..context import RequestContext
+from ..db import repository, rule_sets
+from ..db.models import Case, CaseIdentifier, CaseItem, CaseParty, Submission
+from ..decision import ItemOutcome
+from ..fhir.codes import ReviewAction
+from ..fhir.pas_request import PasRequest, RequestedItem
+from ..fhir.response import response_bundle
+from . import response_versions
 
 CANCELLED_BY_PROVIDER = "Cancelled by the provider."
 
@@ -87,9 +87,9 @@ def store_submission(
     context: RequestContext,
 ) -> bytes:
     """Publish the new ClaimResponse version and keep the request and its exact answer for retries."""
-    rule_versions.remember(session, context.rules, now=context.now)
+    rule_sets.remember(session, context.rules, now=context.now)
     session.flush()
-    published = answer.publish(
+    published = response_versions.publish(
         session, case=case, request=request, items=items, now=context.now, payer_system=context.payer_system
     )
     body = orjson.dumps(response_bundle(request, published.resource, base_url=context.base_url, now=context.now))

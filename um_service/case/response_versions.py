@@ -9,12 +9,12 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from .db import repository
-from .db.models import Case, CaseItem, ClaimResponseVersion
-from .fhir.codes import ReviewAction
-from .fhir.envelope import Limits
-from .fhir.pas_request import PasRequest, read_submit_request
-from .fhir.response import CaseView, ItemResult, claim_response
+from ..db import repository
+from ..db.models import Case, CaseItem, ClaimResponseVersion
+from ..fhir.codes import ReviewAction
+from ..fhir.envelope import Limits
+from ..fhir.pas_request import PasRequest, read_submit_request
+from ..fhir.response import CaseView, ItemResult, claim_response
 
 _NOTED = frozenset(
     {ReviewAction.NOT_CERTIFIED, ReviewAction.PARTIAL, ReviewAction.MODIFIED, ReviewAction.CONTACT_PAYER}

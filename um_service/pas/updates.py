@@ -10,21 +10,24 @@ from __future__ import annotations
 import orjson
 from sqlalchemy.orm import Session
 
-from . import audit, clocks, decision, refusal, routing
-from .case import HUMAN_REVIEW, CaseStatus, Priority, next_status
-from .case_records import apply_outcome, cancel_item, new_item, record_keys, store_submission
-from .context import RequestContext
-from .db import repository
-from .db.models import Case, CaseItem
-from .fhir.codes import FollowupAction, RejectReason, ReviewAction
-from .fhir.elements import identifier_pairs
-from .fhir.pas_request import PasRequest, claim_hash
+from .. import decision
+from ..case import audit, clocks
+from ..case.records import apply_outcome, cancel_item, new_item, record_keys, store_submission
+from ..case.status import HUMAN_REVIEW, CaseStatus, Priority, next_status
+from ..context import RequestContext
+from ..db import repository
+from ..db.models import Case, CaseItem
+from ..fhir.codes import FollowupAction, RejectReason, ReviewAction
+from ..fhir.elements import identifier_pairs
+from ..fhir.pas_request import PasRequest, claim_hash
+from ..review import routing
+from . import refusals
 
 _PATH = "Bundle.entry[0].resource.related"
 
 
 def apply(session: Session, *, request: PasRequest, context: RequestContext) -> bytes:
-    """Apply a Claim Update (or cancellation) and return the PAS response body, or a business refusal."""
+    """Apply a Claim Update (or cancellation) and return the PAS response body, or a business refusals."""
     assert request.prior is not None
     prior = request.prior.resource
     owners = repository.case_ids_with_identifiers(
@@ -51,7 +54,7 @@ def apply(session: Session, *, request: PasRequest, context: RequestContext) -> 
     problem = _why_not(session, case, request, context)
     if problem is not None:
         reason, followup, message = problem
-        return refusal.refuse(
+        return refusals.refuse(
             session,
             request=request,
             caller=context,
@@ -65,7 +68,7 @@ def apply(session: Session, *, request: PasRequest, context: RequestContext) -> 
     missing = sorted(set(existing) - {item.sequence for item in request.items})
     if missing:
         listed = ", ".join(str(s) for s in missing)
-        return refusal.refuse(
+        return refusals.refuse(
             session,
             request=request,
             caller=context,
@@ -221,7 +224,7 @@ def _awaits_documents(row: CaseItem) -> bool:
 def _refuse(
     session: Session, request: PasRequest, context: RequestContext, reason: RejectReason, message: str
 ) -> bytes:
-    return refusal.refuse(
+    return refusals.refuse(
         session,
         request=request,
         caller=context,

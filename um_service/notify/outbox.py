@@ -20,9 +20,9 @@ import orjson
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from ..db.models import OutboxMessage, Subscription
+from ..db.session import Database
 from . import subscriptions
-from .db.models import OutboxMessage, Subscription
-from .db.session import Database
 
 log = logging.getLogger(__name__)
 

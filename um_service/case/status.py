@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from .fhir.codes import ReviewAction
+from ..fhir.codes import ReviewAction
 
 
 class CaseStatus(enum.StrEnum):

@@ -13,15 +13,18 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audit, clocks, decision, refusal, routing, updates
-from .case import CaseStatus, Priority, new_preauth_ref, status_from_items
-from .case_records import new_item, record_keys, store_submission
-from .context import RequestContext
-from .db import repository
-from .db.models import Case
-from .fhir.codes import FollowupAction, RejectReason, ReviewAction
-from .fhir.outcome import FhirError, Problem
-from .fhir.pas_request import PasRequest, read_submit_request
+from .. import decision
+from ..case import audit, clocks
+from ..case.records import new_item, record_keys, store_submission
+from ..case.status import CaseStatus, Priority, new_preauth_ref, status_from_items
+from ..context import RequestContext
+from ..db import repository
+from ..db.models import Case
+from ..fhir.codes import FollowupAction, RejectReason, ReviewAction
+from ..fhir.outcome import FhirError, Problem
+from ..fhir.pas_request import PasRequest, read_submit_request
+from ..review import routing
+from . import refusals, updates
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +81,7 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
     if owners:
         owner = repository.get_case(session, sorted(owners)[0])
         ref = owner.preauth_ref if owner else "another request"
-        return refusal.refuse(
+        return refusals.refuse(
             session,
             request=request,
             caller=context,
@@ -97,7 +100,7 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
         what = (
             "This cancels a request" if request.cancels_all else f"Item(s) {', '.join(cancelled)} are marked cancelled"
         )
-        return refusal.refuse(
+        return refusals.refuse(
             session,
             request=request,
             caller=context,

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..db.models import Case
 from . import audit
-from .case import OPEN, Priority, due_at
-from .db.models import Case
+from .status import OPEN, Priority, due_at
 
 # How long before the due time a case counts as near breach.
 WARNING = {Priority.EXPEDITED: dt.timedelta(hours=12), Priority.STANDARD: dt.timedelta(hours=48)}

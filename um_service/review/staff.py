@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .db.models import Reviewer, WorkQueue
+from ..db.models import Reviewer, WorkQueue
 
 
 class ReviewerSpec(BaseModel):

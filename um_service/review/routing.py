@@ -17,10 +17,10 @@ import orjson
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from . import audit
-from .case import OPEN, CaseStatus
-from .db.models import Case, CaseItem, Reviewer, WorkQueue
-from .fhir.codes import ReviewAction
+from ..case import audit
+from ..case.status import OPEN, CaseStatus
+from ..db.models import Case, CaseItem, Reviewer, WorkQueue
+from ..fhir.codes import ReviewAction
 
 NURSE = "nurse"
 MEDICAL_DIRECTOR = "medical_director"

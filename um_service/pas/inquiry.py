@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from . import answer
-from .context import RequestContext
-from .db import repository
-from .fhir.inquiry_request import read_inquiry_request
-from .fhir.response import inquiry_response_bundle
+from ..case import response_versions
+from ..context import RequestContext
+from ..db import repository
+from ..fhir.inquiry_request import read_inquiry_request
+from ..fhir.response import inquiry_response_bundle
 
 
 def inquire(session: Session, *, raw: bytes, context: RequestContext) -> dict[str, Any]:
@@ -38,12 +38,12 @@ def inquire(session: Session, *, raw: bytes, context: RequestContext) -> dict[st
         cases = [case for case in cases if case.submitter == context.submitter]
     returns = []
     for case in sorted(cases, key=lambda c: (c.received_at, c.id)):
-        current = answer.current(session, case.id)
+        current = response_versions.current(session, case.id)
         if current is None:
             continue
         resource, _ = current
         bundle = inquiry_response_bundle(
-            answer.latest_request(session, case),
+            response_versions.latest_request(session, case),
             resource,
             inquiry_identifier=inquiry.bundle_identifier,
             base_url=context.base_url,

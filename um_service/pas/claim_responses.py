@@ -11,8 +11,8 @@ import orjson
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from .db import repository
-from .db.models import Case, CaseIdentifier, CaseParty
+from ..db import repository
+from ..db.models import Case, CaseIdentifier, CaseParty
 
 Token = tuple[str | None, str | None]
 

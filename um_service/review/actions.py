@@ -18,14 +18,16 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from . import answer, audit, notify, routing
-from .case import OPEN, CaseStatus, next_status
-from .context import RequestContext
-from .db import repository
-from .db.models import Appeal, Case, CaseItem
-from .fhir.codes import ReviewAction
-from .fhir.elements import as_dict
-from .fhir.response import response_bundle
+from ..case import audit, response_versions
+from ..case.status import OPEN, CaseStatus, next_status
+from ..context import RequestContext
+from ..db import repository
+from ..db.models import Appeal, Case, CaseItem
+from ..fhir.codes import ReviewAction
+from ..fhir.elements import as_dict
+from ..fhir.response import response_bundle
+from ..notify import outbox
+from . import routing
 
 NURSE, MD = routing.NURSE, routing.MEDICAL_DIRECTOR
 S = CaseStatus
@@ -136,15 +138,15 @@ def _finish(
         case.decided_at = context.now
     case.updated_at = context.now
     if announce:
-        request = answer.latest_request(session, case)
-        published = answer.publish(
+        request = response_versions.latest_request(session, case)
+        published = response_versions.publish(
             session, case=case, request=request, items=items, now=context.now, payer_system=context.payer_system
         )
         bundle = response_bundle(request, published.resource, base_url=context.base_url, now=context.now)
         organisations = {
             value for role, _, value in repository.parties_of(session, case.id) if role in ("provider", "sender")
         }
-        change.detail["notifications"] = notify.announce(
+        change.detail["notifications"] = outbox.announce(
             session,
             case_id=case.id,
             organisation_ids=organisations,

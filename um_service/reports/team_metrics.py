@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .case import OPEN
-from .db.models import AuditEvent, Case, CaseItem
+from ..case.status import OPEN
+from ..db.models import AuditEvent, Case, CaseItem
 
 DECISIONS = ("approved", "denied", "p2p overturned", "appeal approved", "appeal upheld", "info requested", "escalated")
 WINDOW = dt.timedelta(days=30)

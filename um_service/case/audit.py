@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from .db.models import AuditEvent
+from ..db.models import AuditEvent
 
 
 def outcome(status: str, items: Iterable[Any]) -> dict[str, Any]:

@@ -31,8 +31,8 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .db.models import Appeal, AuditEvent, Case
-from .decision import RuleSet
+from ..db.models import Appeal, AuditEvent, Case
+from ..decision import RuleSet
 
 FINAL = frozenset({"approved", "not_required", "decided"})
 PartialAs = Literal["approved", "denied", "neither"]

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from .db import repository
+from ..db import repository
 
 
 def details(session: Session, case_id: str) -> dict[str, Any] | None:
@@ -67,13 +67,13 @@ def details(session: Session, case_id: str) -> dict[str, Any] | None:
 
 def request_summary(session: Session, case_id: str) -> dict[str, Any] | None:
     """What was asked, for a reviewer's screen: patient, coverage, items, diagnoses and attachments."""
-    from . import answer
-    from .fhir.elements import as_dict, as_list, codings
+    from ..fhir.elements import as_dict, as_list, codings
+    from . import response_versions
 
     case = repository.get_case(session, case_id)
     if case is None or case.latest_submission_id is None:
         return None
-    request = answer.latest_request(session, case)
+    request = response_versions.latest_request(session, case)
     patient = request.parties.patient.resource
     names = [as_dict(n) for n in as_list(patient.get("name"))]
     name = " ".join([*names[0].get("given", []), names[0].get("family", "")]).strip() if names else ""

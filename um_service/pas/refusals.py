@@ -8,12 +8,12 @@ import uuid
 import orjson
 from sqlalchemy.orm import Session
 
-from . import audit
-from .context import RequestContext
-from .db.models import Refusal as RefusalRow
-from .fhir.codes import FollowupAction, RejectReason
-from .fhir.pas_request import PasRequest
-from .fhir.response import Refusal, error_response_bundle
+from ..case import audit
+from ..context import RequestContext
+from ..db.models import Refusal as RefusalRow
+from ..fhir.codes import FollowupAction, RejectReason
+from ..fhir.pas_request import PasRequest
+from ..fhir.response import Refusal, error_response_bundle
 
 
 def refuse(

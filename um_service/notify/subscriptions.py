@@ -14,11 +14,11 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .db.models import OutboxMessage, Subscription
-from .fhir import schema
-from .fhir.elements import as_dict, as_list
-from .fhir.outcome import FhirError, InvalidRequest, Problem, dedupe
-from .fhir.parsing import parse_json
+from ..db.models import OutboxMessage, Subscription
+from ..fhir import schema
+from ..fhir.elements import as_dict, as_list
+from ..fhir.outcome import FhirError, InvalidRequest, Problem, dedupe
+from ..fhir.parsing import parse_json
 
 TOPIC = "http://hl7.org/fhir/us/davinci-pas/SubscriptionTopic/PASSubscriptionTopic"
 BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
