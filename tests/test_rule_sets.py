@@ -33,7 +33,7 @@ rules:
 def problems_of(files: dict[str, str]) -> list[str]:
     with pytest.raises(RuleSetError) as raised:
         load_files(files)
-    return [str(p) for p in raised.value.problems]
+    return [str(p) for p in raised.value.rule_problems]
 
 
 def rule(body: str, rule_id: str = "r1") -> str:
@@ -255,7 +255,8 @@ def test_reload_swaps_the_whole_set_and_refuses_an_invalid_one(
         (rules_dir / "broken.yaml").write_text(rule("    outcome: {decision: deny}"))
         refused = client.post("/um/admin/rules/reload")
         assert refused.status_code == 422
-        assert refused.json()["detail"][0]["file"] == "broken.yaml"
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["problems"][0]["where"].startswith("broken.yaml, rule ")
         assert client.get("/um/admin/rules").json()["version"] == reloaded["version"]
 
 

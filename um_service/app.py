@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import Depends, FastAPI
+from sqlalchemy.orm import Session
 
 from . import logs
 from .api import auth, errors, fhir, health, reports, review, staff, subscriptions, ui
 from .api.deps import authorize
 from .auth import tokens
 from .case import clocks
+from .case.lifecycle import SystemMoment
 from .db import rule_sets
 from .db.session import Database
 from .decision.active import ActiveRules
@@ -39,7 +41,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             app.state.token_key = tokens.signing_key(session, configured=settings.token_secret, now=app.state.clock())
             # The files on disk are what this deployment ships: they become the version every worker runs.
             rule_sets.activate(session, app.state.rules.current, now=app.state.clock())
-        app.state.rules_follower = RulesFollower(app.state.rules, app.state.database)
+        app.state.rules_follower = RulesFollower(app.state.rules, every_seconds=settings.rules_follow_seconds)
         dispatcher = None
         if settings.dispatcher:
             dispatcher = _dispatcher(app, settings)
@@ -84,7 +86,8 @@ def _dispatcher(app: FastAPI, settings: Settings) -> Dispatcher:
 
     def sweep(now: datetime) -> None:
         with database.transaction() as session:
-            clocks.sweep(session, now=now)
+            moment = SystemMoment(now, settings.payer_identifier_system, settings.public_base_url or "")
+            clocks.sweep(session, context=moment)
 
     policy = DeliveryPolicy(max_attempts=settings.notify_max_attempts, timeout=settings.notify_timeout_seconds)
     return Dispatcher(
@@ -100,18 +103,16 @@ def _dispatcher(app: FastAPI, settings: Settings) -> Dispatcher:
 class RulesFollower:
     """Keeps this worker on the rule-set version activated in the database (a reload in any worker)."""
 
-    def __init__(self, rules: ActiveRules, database: Database, every_seconds: float = 2.0):
+    def __init__(self, rules: ActiveRules, *, every_seconds: float):
         self._rules = rules
-        self._database = database
         self._every = every_seconds
         self._checked = 0.0
 
-    def maybe_follow(self) -> None:
-        """Check the active version if the last check is older than the interval."""
+    def maybe_follow(self, session: Session) -> None:
+        """Check the active version (in the request's session) if the last check is older than the interval."""
         now = time.monotonic()
         if now - self._checked < self._every:
             return
         self._checked = now
-        with self._database.transaction() as session:
-            version = rule_sets.active_version(session)
-            self._rules.follow(version, lambda v: rule_sets.stored(session, v))
+        version = rule_sets.active_version(session)
+        self._rules.follow(version, lambda v: rule_sets.stored(session, v))

@@ -18,7 +18,7 @@ def check(directory: Path, *, quiet: bool = False) -> int:
         rule_set = load_directory(directory)
     except RuleSetError as exc:
         print(f"rule set in {directory} is invalid; nothing of it is used:", file=sys.stderr)
-        for problem in exc.problems:
+        for problem in exc.rule_problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
     for warning in rule_set.warnings:

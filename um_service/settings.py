@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # CMS-0057-F reports: how a partially approved request counts (approved, denied, or neither).
     report_partial_as: Literal["approved", "denied", "neither"] = "approved"
 
+    # How often a worker checks which rule-set version is active (a reload in another worker).
+    rules_follow_seconds: float = 2.0
+
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"

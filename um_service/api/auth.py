@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -16,7 +16,8 @@ from sqlalchemy import select
 from ..auth import clients, tokens
 from ..auth.clients import ClientError
 from ..db.models import Client
-from .deps import ContextDep, DatabaseDep, SettingsDep
+from ..errors import Unprocessable
+from .deps import ContextDep, SessionDep, SettingsDep
 
 router = APIRouter(tags=["Authorization"])
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -49,7 +50,7 @@ def _error(error: str, description: str, status: int = 400) -> JSONResponse:
 @router.post(
     "/auth/token", responses={400: {"description": "OAuth 2.0 error"}, 401: {"description": "Client not authenticated"}}
 )
-async def token(request: Request, database: DatabaseDep, settings: SettingsDep, context: ContextDep) -> JSONResponse:
+async def token(request: Request, session: SessionDep, settings: SettingsDep, context: ContextDep) -> JSONResponse:
     """Issue a short-lived access token (grant_type=client_credentials; a signed JWT assertion or a client secret)."""
     body = await request.body()
     if len(body) > 64 * 1024:
@@ -58,22 +59,21 @@ async def token(request: Request, database: DatabaseDep, settings: SettingsDep, 
     if form.get("grant_type") != "client_credentials":
         return _error("unsupported_grant_type", "only grant_type=client_credentials is supported")
     try:
-        with database.transaction() as session:
-            if form.get("client_assertion_type") == ASSERTION_TYPE and form.get("client_assertion"):
-                audiences = [token_url(request)] + (
-                    [settings.public_base_url.rstrip("/").removesuffix("/fhir") + "/auth/token"]
-                    if settings.public_base_url
-                    else []
-                )
-                identity = clients.by_assertion(session, form["client_assertion"], audiences=audiences, now=context.now)
-            else:
-                client_id, secret = _basic(request) or (form.get("client_id"), form.get("client_secret"))
-                if not client_id or not secret:
-                    raise ClientError("invalid_client", "authenticate with a client assertion or a client secret", 401)
-                identity = clients.by_secret(session, client_id, secret)
-            scopes = tokens.grant(identity, form.get("scope"))
-            if not scopes:
-                raise ClientError("invalid_scope", "none of the requested scopes is allowed for this client")
+        if form.get("client_assertion_type") == ASSERTION_TYPE and form.get("client_assertion"):
+            audiences = [token_url(request)] + (
+                [settings.public_base_url.rstrip("/").removesuffix("/fhir") + "/auth/token"]
+                if settings.public_base_url
+                else []
+            )
+            identity = clients.by_assertion(session, form["client_assertion"], audiences=audiences, now=context.now)
+        else:
+            client_id, secret = _basic(request) or (form.get("client_id"), form.get("client_secret"))
+            if not client_id or not secret:
+                raise ClientError("invalid_client", "authenticate with a client assertion or a client secret", 401)
+            identity = clients.by_secret(session, client_id, secret)
+        scopes = tokens.grant(identity, form.get("scope"))
+        if not scopes:
+            raise ClientError("invalid_scope", "none of the requested scopes is allowed for this client")
     except ClientError as exc:
         return _error(exc.error, str(exc), exc.status)
     lifetime = dt.timedelta(seconds=settings.token_lifetime_seconds)
@@ -111,42 +111,40 @@ class ClientIn(BaseModel):
 
 
 @router.get("/um/clients", tags=["UM staff"])
-def list_clients(database: DatabaseDep) -> list[dict[str, Any]]:
+def list_clients(session: SessionDep) -> list[dict[str, Any]]:
     """Registered clients (never their secrets)."""
-    with database.transaction() as session:
-        return [
-            {
-                "id": c.id,
-                "role": c.role,
-                "organization": c.organization,
-                "reviewer_id": c.reviewer_id,
-                "auth": "private_key_jwt" if c.public_key else "client_secret",
-                "active": c.active,
-            }
-            for c in session.scalars(select(Client).order_by(Client.id))
-        ]
+    return [
+        {
+            "id": c.id,
+            "role": c.role,
+            "organization": c.organization,
+            "reviewer_id": c.reviewer_id,
+            "auth": "private_key_jwt" if c.public_key else "client_secret",
+            "active": c.active,
+        }
+        for c in session.scalars(select(Client).order_by(Client.id))
+    ]
 
 
 @router.put("/um/clients/{client_id}", tags=["UM staff"], responses={422: {"description": "Invalid client"}})
-def save_client(client_id: str, body: ClientIn, database: DatabaseDep, context: ContextDep) -> dict[str, Any]:
+def save_client(client_id: str, body: ClientIn, session: SessionDep, context: ContextDep) -> dict[str, Any]:
     """Register or replace a client."""
     try:
-        with database.transaction() as session:
-            client = clients.register(
-                session,
-                client_id=client_id,
-                role=body.role,
-                organization=body.organization,
-                reviewer_id=body.reviewer_id,
-                public_key=body.public_key,
-                secret=body.secret,
-                now=context.now,
-            )
-            return {
-                "id": client.id,
-                "role": client.role,
-                "organization": client.organization,
-                "reviewer_id": client.reviewer_id,
-            }
+        client = clients.register(
+            session,
+            client_id=client_id,
+            role=body.role,
+            organization=body.organization,
+            reviewer_id=body.reviewer_id,
+            public_key=body.public_key,
+            secret=body.secret,
+            now=context.now,
+        )
+        return {
+            "id": client.id,
+            "role": client.role,
+            "organization": client.organization,
+            "reviewer_id": client.reviewer_id,
+        }
     except ClientError as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise Unprocessable(str(exc)) from exc

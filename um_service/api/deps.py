@@ -1,20 +1,26 @@
-"""Annotated dependencies shared by the routers: settings, database, request context, FHIR request body."""
+"""Annotated dependencies shared by the routers: the request's unit of work, settings, caller, request context,
+the FHIR request body, and lookup-or-404 dependencies that reuse the request's session."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from ..auth import policy, tokens
 from ..auth.tokens import Caller
+from ..case.lifecycle import Actor
 from ..context import RequestContext
+from ..db import repository
+from ..db.models import Case, Reviewer
 from ..db.session import Database
+from ..errors import Forbidden, NotFound, Problem, ServiceError, Unauthenticated
 from ..fhir.envelope import Limits
-from ..fhir.outcome import FhirError, Problem
+from ..notify.subscriptions import OUTBOX_QUEUED
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,6 +47,24 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_database)]
 
 
+def _unit_of_work(request: Request, database: DatabaseDep) -> Iterator[Session]:
+    """The request's one session: committed after the handler and before the answer leaves, or rolled back if the
+    handler raised; then, if the commit queued notifications, this worker's dispatcher is woken to send them."""
+    with database.session() as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+    if session.info.get(OUTBOX_QUEUED):
+        wake_dispatcher(request)
+
+
+# scope="function": the commit runs when the handler returns, before the response is sent.
+SessionDep = Annotated[Session, Depends(_unit_of_work, scope="function")]
+
+
 def fhir_base_url(request: Request, settings: Settings) -> str:
     """The public FHIR base our answers cite."""
     if settings.public_base_url:
@@ -58,24 +82,21 @@ async def authorize(request: Request) -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         log.warning("access refused", extra={"route": name, "client_id": None, "reason": "no bearer token"})
-        raise FhirError(
-            401,
-            [Problem("login", "This endpoint needs a bearer access token (POST /auth/token).")],
-            {"WWW-Authenticate": 'Bearer realm="um-service"'},
+        raise Unauthenticated(
+            "This endpoint needs a bearer access token (POST /auth/token).",
+            headers={"WWW-Authenticate": 'Bearer realm="um-service"'},
         )
     try:
         caller = tokens.verify(token.strip(), key=request.app.state.token_key, now=_clock(request)())
     except tokens.TokenError as exc:
         log.warning("access refused", extra={"route": name, "client_id": None, "reason": str(exc)})
-        raise FhirError(
-            401,
-            [Problem("login", f"The access token is not valid: {exc}.")],
-            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        raise Unauthenticated(
+            f"The access token is not valid: {exc}.", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
         ) from exc
     refusal = policy.decide(str(name), caller.role, caller.scopes)
     if refusal is not None:
         log.warning("access refused", extra={"route": name, "client_id": caller.client_id, "reason": refusal})
-        raise FhirError(403, [Problem("forbidden", f"Not allowed: {refusal}.")])
+        raise Forbidden(f"Not allowed: {refusal}.")
     request.state.caller = caller
 
 
@@ -87,15 +108,46 @@ def _caller(request: Request) -> Caller:
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 
-def _follow_rules(request: Request) -> None:
+def _actor(session: SessionDep, caller: CallerDep) -> Actor:
+    """The reviewer the caller's token speaks for (403 when the client is linked to none of its role)."""
+    reviewer = session.get(Reviewer, caller.reviewer_id) if caller.reviewer_id else None
+    if reviewer is None or reviewer.role != caller.role:
+        raise Forbidden(f"client {caller.client_id} is not linked to a {caller.role.replace('_', ' ')} reviewer")
+    return Actor(reviewer.id, reviewer.role, reviewer.npi)
+
+
+ActorDep = Annotated[Actor, Depends(_actor)]
+
+
+def _case(case_id: str, session: SessionDep) -> Case:
+    """The case named in the path, or 404."""
+    case = repository.get_case(session, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    return case
+
+
+def _locked_case(case_id: str, session: SessionDep) -> Case:
+    """The case named in the path, its row locked for this unit of work (actions change it), or 404."""
+    case = repository.get_case(session, case_id, lock=True)
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    return case
+
+
+CaseDep = Annotated[Case, Depends(_case)]
+LockedCaseDep = Annotated[Case, Depends(_locked_case)]
+
+
+def _follow_rules(request: Request, session: Session) -> None:
     """Pick up a rule set another worker activated (checked at most every few seconds)."""
     follower = getattr(request.app.state, "rules_follower", None)
     if follower is not None:
-        follower.maybe_follow()
+        follower.maybe_follow(session)
 
 
-def _context(request: Request, settings: SettingsDep) -> RequestContext:
-    _follow_rules(request)
+def _context(request: Request, settings: SettingsDep, session: SessionDep) -> RequestContext:
+    _follow_rules(request, session)
     caller: Caller | None = getattr(request.state, "caller", None)
     return RequestContext(
         submitter=(caller.organization or caller.client_id) if caller else "public",
@@ -123,7 +175,7 @@ async def _fhir_body(request: Request, settings: SettingsDep) -> bytes:
     media_type, _, params = content_type.partition(";")
     if media_type.strip().lower() not in _FHIR_JSON_TYPES:
         got = repr(content_type) if content_type else "no Content-Type"
-        raise FhirError(
+        raise ServiceError(
             415,
             [
                 Problem(
@@ -134,17 +186,17 @@ async def _fhir_body(request: Request, settings: SettingsDep) -> bytes:
         )
     charset = params.strip().lower()
     if charset.startswith("charset=") and charset.split("=", 1)[1].strip('"') not in ("utf-8", "utf8"):
-        raise FhirError(415, [Problem("not-supported", "FHIR JSON is UTF-8; send charset=utf-8 or none.")])
+        raise ServiceError(415, [Problem("not-supported", "FHIR JSON is UTF-8; send charset=utf-8 or none.")])
     limit = settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise FhirError(413, [_too_large(limit)])
+        raise ServiceError(413, [_too_large(limit)])
     chunks = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise FhirError(413, [_too_large(limit)])
+            raise ServiceError(413, [_too_large(limit)])
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -162,7 +214,7 @@ def _fhir_accept(request: Request) -> None:
     """Refuse (406) a caller that accepts only formats we do not produce (e.g. FHIR XML)."""
     fmt = request.query_params.get("_format")
     if fmt is not None and fmt not in ("json", *_JSON_ANSWERS[2:]):
-        raise FhirError(
+        raise ServiceError(
             406,
             [
                 Problem(
@@ -176,7 +228,7 @@ def _fhir_accept(request: Request) -> None:
         return
     offered = [part.split(";", 1)[0].strip().lower() for part in accept.split(",")]
     if not any(media in _JSON_ANSWERS for media in offered):
-        raise FhirError(
+        raise ServiceError(
             406,
             [
                 Problem(

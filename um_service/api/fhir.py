@@ -14,10 +14,10 @@ import orjson
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import Response
 
+from ..errors import Problem, ServiceError
 from ..fhir.capability import capability_statement
-from ..fhir.outcome import FhirError, Problem
 from ..pas import claim_responses, inquiry, intake
-from .deps import ContextDep, DatabaseDep, FhirAccept, FhirBody, SettingsDep, fhir_base_url
+from .deps import ContextDep, FhirAccept, FhirBody, SessionDep, SettingsDep, fhir_base_url
 from .errors import FHIR_JSON, fhir_response
 
 router = APIRouter(prefix="/fhir", tags=["FHIR (PAS 2.2)"], dependencies=[FhirAccept])
@@ -69,10 +69,9 @@ def metadata(request: Request, settings: SettingsDep) -> Response:
         422: _OUTCOME,
     },
 )
-def submit(body: FhirBody, database: DatabaseDep, context: ContextDep) -> Response:
+def submit(body: FhirBody, session: SessionDep, context: ContextDep) -> Response:
     """Submit a PAS Request Bundle: a new request, a Claim Update, or a cancellation (PAS $submit)."""
-    with database.transaction() as session:
-        answer = intake.submit(session, raw=body, context=context)
+    answer = intake.submit(session, raw=body, context=context)
     return fhir_response(200, answer)
 
 
@@ -89,10 +88,9 @@ def submit(body: FhirBody, database: DatabaseDep, context: ContextDep) -> Respon
         422: _OUTCOME,
     },
 )
-def inquire(body: FhirBody, database: DatabaseDep, context: ContextDep) -> Response:
+def inquire(body: FhirBody, session: SessionDep, context: ContextDep) -> Response:
     """Inquire about earlier requests with a PAS Inquiry Request Bundle (PAS $inquire)."""
-    with database.transaction() as session:
-        parameters = inquiry.inquire(session, raw=body, context=context)
+    parameters = inquiry.inquire(session, raw=body, context=context)
     return fhir_response(200, parameters)
 
 
@@ -105,16 +103,13 @@ def inquire(body: FhirBody, database: DatabaseDep, context: ContextDep) -> Respo
         404: _OUTCOME,
     },
 )
-def read_claim_response(
-    claim_response_id: str, request: Request, database: DatabaseDep, context: ContextDep
-) -> Response:
+def read_claim_response(claim_response_id: str, request: Request, session: SessionDep, context: ContextDep) -> Response:
     """Read the current ClaimResponse of a request; the ETag is its version."""
-    with database.transaction() as session:
-        current = claim_responses.read(
-            session, claim_response_id, submitter=context.submitter if context.organization else None
-        )
+    current = claim_responses.read(
+        session, claim_response_id, submitter=context.submitter if context.organization else None
+    )
     if current is None:
-        raise FhirError(404, [Problem("not-found", f"ClaimResponse/{claim_response_id} is not known.")])
+        raise ServiceError(404, [Problem("not-found", f"ClaimResponse/{claim_response_id} is not known.")])
     etag = f'W/"{current.version}"'
     headers = {"ETag": etag, "Last-Modified": current.last_updated.strftime("%a, %d %b %Y %H:%M:%S GMT")}
     if request.headers.get("if-none-match") == etag:
@@ -136,7 +131,7 @@ _SEARCH_PARAMS = frozenset({"identifier", "patient.identifier", "status", "_coun
 )
 def search_claim_responses(
     request: Request,
-    database: DatabaseDep,
+    session: SessionDep,
     settings: SettingsDep,
     context: ContextDep,
     identifier: Annotated[list[str] | None, Query(description="system|value of Claim.identifier or preAuthRef")] = None,
@@ -151,7 +146,7 @@ def search_claim_responses(
     """Search the current ClaimResponses by identifier, patient.identifier and status (for portals that poll)."""
     unknown = sorted(set(request.query_params.keys()) - _SEARCH_PARAMS)
     if unknown:
-        raise FhirError(
+        raise ServiceError(
             400,
             [
                 Problem(
@@ -162,19 +157,18 @@ def search_claim_responses(
                 for name in unknown
             ],
         )
-    with database.transaction() as session:
-        total, found = claim_responses.search(
-            session,
-            identifiers=[[claim_responses.parse_token(v) for v in value.split(",")] for value in identifier or []],
-            patient_identifiers=[
-                [claim_responses.parse_token(v) for v in value.split(",")] for value in patient_identifier or []
-            ],
-            statuses=[s for value in status or [] for s in value.split(",")],
-            payer_system=settings.payer_identifier_system,
-            count=count,
-            offset=offset,
-            submitter=context.submitter if context.organization else None,
-        )
+    total, found = claim_responses.search(
+        session,
+        identifiers=[[claim_responses.parse_token(v) for v in value.split(",")] for value in identifier or []],
+        patient_identifiers=[
+            [claim_responses.parse_token(v) for v in value.split(",")] for value in patient_identifier or []
+        ],
+        statuses=[s for value in status or [] for s in value.split(",")],
+        payer_system=settings.payer_identifier_system,
+        count=count,
+        offset=offset,
+        submitter=context.submitter if context.organization else None,
+    )
     base = fhir_base_url(request, settings)
     self_link = f"{base}/ClaimResponse" + (f"?{request.url.query}" if request.url.query else "")
     bundle: dict[str, Any] = {

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from ..reports import cms, team_metrics
-from ..review import actions
-from .deps import ContextDep, DatabaseDep, SettingsDep, wake_dispatcher
-from .review import ActorDep
+from ..review import appeals
+from .deps import ActorDep, ContextDep, LockedCaseDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/um", tags=["UM reports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -20,24 +19,23 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @router.get("/reports/cms-0057", responses={200: {"content": {"text/csv": {}, XLSX: {}}, "description": "The report"}})
 def cms_0057(
-    request: Request,
-    database: DatabaseDep,
+    session: SessionDep,
     settings: SettingsDep,
+    context: ContextDep,
     start: Annotated[dt.date, Query(alias="from")],
     end: Annotated[dt.date, Query(alias="to")],
     entity: Annotated[str | None, Query(max_length=100)] = None,
     format: Literal["json", "csv", "xlsx"] = "json",
 ) -> Response:
     """The nine CMS-0057-F figures for [from, to) and a line of business, as JSON, CSV or a spreadsheet."""
-    with database.transaction() as session:
-        report = cms.cms_0057(
-            session,
-            start=dt.datetime.combine(start, dt.time(), dt.UTC),
-            end=dt.datetime.combine(end, dt.time(), dt.UTC),
-            entity=entity,
-            rules=request.app.state.rules.current,
-            partial_as=settings.report_partial_as,
-        )
+    report = cms.cms_0057(
+        session,
+        start=dt.datetime.combine(start, dt.time(), dt.UTC),
+        end=dt.datetime.combine(end, dt.time(), dt.UTC),
+        entity=entity,
+        rules=context.rules,
+        partial_as=settings.report_partial_as,
+    )
     name = f"cms-0057-{start.isoformat()}-{end.isoformat()}"
     if format == "csv":
         return Response(
@@ -82,15 +80,13 @@ def _appeal(appeal: Any) -> dict[str, Any]:
     "/cases/{case_id}/appeals", responses={404: {"description": "No such case"}, 409: {"description": "Not denied"}}
 )
 def file_appeal(
-    case_id: str, body: AppealIn, database: DatabaseDep, context: ContextDep, actor: ActorDep
+    case: LockedCaseDep, body: AppealIn, session: SessionDep, context: ContextDep, actor: ActorDep
 ) -> dict[str, Any]:
     """Record a provider's appeal of denied items."""
-    with database.transaction() as session:
-        return _appeal(
-            actions.file_appeal(
-                session, case_id=case_id, actor=actor, sequences=body.items, reason=body.reason, context=context
-            )
-        )
+    appeal = appeals.file_appeal(
+        session, case=case, actor=actor, sequences=body.items, reason=body.reason, context=context
+    )
+    return _appeal(appeal)
 
 
 @router.post(
@@ -99,33 +95,28 @@ def file_appeal(
 def decide_appeal(
     appeal_id: str,
     body: AppealDecisionIn,
-    request: Request,
-    database: DatabaseDep,
+    session: SessionDep,
     context: ContextDep,
     actor: ActorDep,
 ) -> dict[str, Any]:
     """Decide an appeal (medical directors); an approval certifies the appealed items."""
-    with database.transaction() as session:
-        result = _appeal(
-            actions.decide_appeal(
-                session,
-                appeal_id=appeal_id,
-                actor=actor,
-                approved=body.outcome == "approved",
-                note=body.note,
-                context=context,
-            )
+    return _appeal(
+        appeals.decide_appeal(
+            session,
+            appeal_id=appeal_id,
+            actor=actor,
+            approved=body.outcome == "approved",
+            note=body.note,
+            context=context,
         )
-    wake_dispatcher(request)
-    return result
+    )
 
 
 @router.get("/operations")
-def operations_figures(database: DatabaseDep, context: ContextDep) -> dict[str, Any]:
+def operations_figures(session: SessionDep, context: ContextDep) -> dict[str, Any]:
     """Open cases per queue, overdue and near-due counts, auto-approval rate, median decision time per queue and
     decisions per reviewer (last 30 days)."""
-    with database.transaction() as session:
-        return team_metrics.snapshot(session, now=context.now)
+    return team_metrics.snapshot(session, now=context.now)
 
 
 metrics_router = APIRouter(tags=["Operations"])
@@ -134,8 +125,7 @@ metrics_router = APIRouter(tags=["Operations"])
 @metrics_router.get(
     "/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}, "description": "Prometheus"}}
 )
-def metrics(database: DatabaseDep, context: ContextDep) -> Response:
+def metrics(session: SessionDep, context: ContextDep) -> Response:
     """The operational figures as Prometheus metrics (scraped with an administrator token)."""
-    with database.transaction() as session:
-        figures = team_metrics.snapshot(session, now=context.now)
+    figures = team_metrics.snapshot(session, now=context.now)
     return Response(team_metrics.prometheus(figures), media_type="text/plain; version=0.0.4")

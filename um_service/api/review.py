@@ -6,15 +6,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+import orjson
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from ..case import details
-from ..db.models import AuditEvent, Reviewer
+from ..db.models import AuditEvent, Case, Reviewer
+from ..errors import NotFound
 from ..review import actions, routing
-from ..review.actions import Actor, DocumentRequest, ItemApproval
-from .deps import CallerDep, ContextDep, DatabaseDep, wake_dispatcher
+from ..review.actions import DocumentRequest, ItemApproval
+from .deps import ActorDep, CaseDep, ContextDep, LockedCaseDep, SessionDep
 
 router = APIRouter(prefix="/um", tags=["UM review"])
 
@@ -24,20 +26,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "Not allowed from the case's current state, or the case is held by someone else"},
     422: {"description": "Missing or invalid input (e.g. a denial without reason)"},
 }
-
-
-def _actor(database: DatabaseDep, caller: CallerDep) -> Actor:
-    """The reviewer the caller's token speaks for."""
-    with database.transaction() as session:
-        reviewer = session.get(Reviewer, caller.reviewer_id) if caller.reviewer_id else None
-        if reviewer is None or reviewer.role != caller.role:
-            raise HTTPException(
-                403, f"client {caller.client_id} is not linked to a {caller.role.replace('_', ' ')} reviewer"
-            )
-        return Actor(reviewer.id, reviewer.role, reviewer.npi)
-
-
-ActorDep = Annotated[Actor, Depends(_actor)]
 
 
 class ApprovalIn(BaseModel):
@@ -117,15 +105,15 @@ def _approvals(items: list[ApprovalIn]) -> list[ItemApproval]:
     ]
 
 
-def _case(session: Any, case_id: str) -> dict[str, Any]:
-    found = details.details(session, case_id)
+def _details(session: Any, case: Case) -> dict[str, Any]:
+    found = details.details(session, case.id)
     assert found is not None
     return found
 
 
 @router.get("/worklist")
 def work_list(
-    database: DatabaseDep,
+    session: SessionDep,
     context: ContextDep,
     queue: str | None = None,
     status: str | None = None,
@@ -134,145 +122,123 @@ def work_list(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Open cases by due time (filter by queue, status, assignee, overdue), with expedited/standard/overdue counts."""
-    with database.transaction() as session:
-        return routing.work_list(
-            session, routing.WorkListFilter(queue, status, assignee, overdue, limit), now=context.now
-        )
+    return routing.work_list(session, routing.WorkListFilter(queue, status, assignee, overdue, limit), now=context.now)
 
 
 @router.post(
     "/work/next",
     responses={404: {"description": "No case waiting"}, 409: {"description": "At capacity or unavailable"}},
 )
-def next_case(database: DatabaseDep, context: ContextDep, actor: ActorDep) -> Any:
-    """Claim the most urgent case (earliest due) the acting reviewer is qualified for."""
-    with database.transaction() as session:
-        reviewer = session.get(Reviewer, actor.id)
-        assert reviewer is not None
-        case = routing.next_case(session, reviewer, now=context.now)
-        if case is None:
-            raise HTTPException(404, "no case waiting that you are qualified for")
-        return _case(session, case.id)
+def next_case(session: SessionDep, context: ContextDep, actor: ActorDep) -> Any:
+    """Take the most urgent case (earliest due) the acting reviewer is qualified for."""
+    reviewer = session.get(Reviewer, actor.id)
+    assert reviewer is not None  # the actor dependency found it
+    case = actions.take_next(session, reviewer=reviewer, context=context)
+    if case is None:
+        raise NotFound("no case waiting that you are qualified for")
+    return _details(session, case)
 
 
 @router.post("/cases/{case_id}/take", responses=_ERRORS)
-def take(case_id: str, database: DatabaseDep, context: ContextDep, actor: ActorDep) -> dict[str, Any]:
+def take(case: LockedCaseDep, session: SessionDep, context: ContextDep, actor: ActorDep) -> dict[str, Any]:
     """Take a case: a nurse a pended one, a medical director an escalated one."""
-    with database.transaction() as session:
-        actions.take(session, case_id=case_id, actor=actor, context=context)
-        return _case(session, case_id)
+    actions.take(session, case=case, actor=actor, context=context)
+    return _details(session, case)
 
 
 @router.post("/cases/{case_id}/approve", responses=_ERRORS)
 def approve(
-    case_id: str, body: ApproveIn, request: Request, database: DatabaseDep, context: ContextDep, actor: ActorDep
+    case: LockedCaseDep, body: ApproveIn, session: SessionDep, context: ContextDep, actor: ActorDep
 ) -> dict[str, Any]:
     """Approve items in full (A1) or modified (A6, with the authorized quantity or period)."""
-    with database.transaction() as session:
-        actions.approve(
-            session, case_id=case_id, actor=actor, approvals=_approvals(body.items), note=body.note, context=context
-        )
-        result = _case(session, case_id)
-    wake_dispatcher(request)
-    return result
+    actions.approve(session, case=case, actor=actor, approvals=_approvals(body.items), note=body.note, context=context)
+    return _details(session, case)
 
 
 @router.post("/cases/{case_id}/request-info", responses=_ERRORS)
 def request_info(
-    case_id: str, body: RequestInfoIn, request: Request, database: DatabaseDep, context: ContextDep, actor: ActorDep
+    case: LockedCaseDep, body: RequestInfoIn, session: SessionDep, context: ContextDep, actor: ActorDep
 ) -> dict[str, Any]:
     """Ask the provider for documents; the answer carries a PAS documentation request."""
     documents = [DocumentRequest(d.loinc, d.description, d.report_type) for d in body.documents]
-    with database.transaction() as session:
-        actions.request_info(
-            session,
-            case_id=case_id,
-            actor=actor,
-            sequences=body.items,
-            documents=documents,
-            note=body.note,
-            context=context,
-        )
-        result = _case(session, case_id)
-    wake_dispatcher(request)
-    return result
+    actions.request_info(
+        session,
+        case=case,
+        actor=actor,
+        sequences=body.items,
+        documents=documents,
+        note=body.note,
+        context=context,
+    )
+    return _details(session, case)
 
 
 @router.post("/cases/{case_id}/escalate", responses=_ERRORS)
-def escalate(case_id: str, body: NoteIn, database: DatabaseDep, context: ContextDep, actor: ActorDep) -> dict[str, Any]:
+def escalate(
+    case: LockedCaseDep, body: NoteIn, session: SessionDep, context: ContextDep, actor: ActorDep
+) -> dict[str, Any]:
     """Escalate to a medical director with a note (nurses)."""
-    with database.transaction() as session:
-        actions.escalate(session, case_id=case_id, actor=actor, note=body.note, context=context)
-        return _case(session, case_id)
+    actions.escalate(session, case=case, actor=actor, note=body.note, context=context)
+    return _details(session, case)
 
 
 @router.post("/cases/{case_id}/deny", responses=_ERRORS)
 def deny(
-    case_id: str, body: DenyIn, request: Request, database: DatabaseDep, context: ContextDep, actor: ActorDep
+    case: LockedCaseDep, body: DenyIn, session: SessionDep, context: ContextDep, actor: ActorDep
 ) -> dict[str, Any]:
     """Deny items with a reason code and plain-language text (medical directors only)."""
-    with database.transaction() as session:
-        actions.deny(
-            session,
-            case_id=case_id,
-            actor=actor,
-            sequences=body.items,
-            reason_code=body.reason_code,
-            reason_text=body.reason_text,
-            context=context,
-        )
-        result = _case(session, case_id)
-    wake_dispatcher(request)
-    return result
+    actions.deny(
+        session,
+        case=case,
+        actor=actor,
+        sequences=body.items,
+        reason_code=body.reason_code,
+        reason_text=body.reason_text,
+        context=context,
+    )
+    return _details(session, case)
 
 
 @router.post("/cases/{case_id}/p2p", responses=_ERRORS)
 def schedule_p2p(
-    case_id: str, body: P2PIn, database: DatabaseDep, context: ContextDep, actor: ActorDep
+    case: LockedCaseDep, body: P2PIn, session: SessionDep, context: ContextDep, actor: ActorDep
 ) -> dict[str, Any]:
     """Schedule a peer-to-peer review with the requesting provider (medical directors)."""
-    with database.transaction() as session:
-        actions.schedule_p2p(
-            session, case_id=case_id, actor=actor, at=body.scheduled_at, contact=body.contact, context=context
-        )
-        return _case(session, case_id)
+    actions.schedule_p2p(session, case=case, actor=actor, at=body.scheduled_at, contact=body.contact, context=context)
+    return _details(session, case)
 
 
 @router.post("/cases/{case_id}/p2p/result", responses=_ERRORS)
 def record_p2p(
-    case_id: str, body: P2PResultIn, request: Request, database: DatabaseDep, context: ContextDep, actor: ActorDep
+    case: LockedCaseDep, body: P2PResultIn, session: SessionDep, context: ContextDep, actor: ActorDep
 ) -> dict[str, Any]:
     """Record the peer-to-peer result; an overturn approves the denied items."""
-    with database.transaction() as session:
-        actions.record_p2p(
-            session,
-            case_id=case_id,
-            actor=actor,
-            overturned=body.outcome == "overturned",
-            note=body.note,
-            approvals=_approvals(body.items),
-            context=context,
-        )
-        result = _case(session, case_id)
-    wake_dispatcher(request)
-    return result
+    actions.record_p2p(
+        session,
+        case=case,
+        actor=actor,
+        overturned=body.outcome == "overturned",
+        note=body.note,
+        approvals=_approvals(body.items),
+        context=context,
+    )
+    return _details(session, case)
 
 
 @router.post("/cases/{case_id}/extend", responses=_ERRORS)
-def extend(case_id: str, body: ExtendIn, database: DatabaseDep, context: ContextDep, actor: ActorDep) -> dict[str, Any]:
+def extend(
+    case: LockedCaseDep, body: ExtendIn, session: SessionDep, context: ContextDep, actor: ActorDep
+) -> dict[str, Any]:
     """Extend the review time once, with a reason."""
-    with database.transaction() as session:
-        actions.extend(session, case_id=case_id, actor=actor, reason=body.reason, days=body.days, context=context)
-        return _case(session, case_id)
+    actions.extend(session, case=case, actor=actor, reason=body.reason, days=body.days, context=context)
+    return _details(session, case)
 
 
 @router.get("/cases/{case_id}/request", responses={404: {"description": "No such case"}})
-def case_request(case_id: str, database: DatabaseDep) -> dict[str, Any]:
+def case_request(case: CaseDep, session: SessionDep) -> dict[str, Any]:
     """The request as a reviewer reads it: patient, coverage, provider, items, diagnoses, attachments."""
-    with database.transaction() as session:
-        found = details.request_summary(session, case_id)
-    if found is None:
-        raise HTTPException(404, f"case {case_id} not found")
+    found = details.request_summary(session, case.id)
+    assert found is not None
     return found
 
 
@@ -288,17 +254,12 @@ class HistoryEntry(BaseModel):
 
 
 @router.get("/cases/{case_id}/history", responses={404: {"description": "No such case"}})
-def history(case_id: str, database: DatabaseDep) -> list[HistoryEntry]:
+def history(case: CaseDep, session: SessionDep) -> list[HistoryEntry]:
     """The case's audit trail, oldest first."""
-    import orjson
-
-    with database.transaction() as session:
-        if details.details(session, case_id) is None:
-            raise HTTPException(404, f"case {case_id} not found")
-        rows = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id))
-        return [
-            HistoryEntry(
-                at=r.at, actor=r.actor, role=r.role, action=r.action, reason=r.reason, detail=orjson.loads(r.detail)
-            )
-            for r in rows
-        ]
+    rows = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id))
+    return [
+        HistoryEntry(
+            at=r.at, actor=r.actor, role=r.role, action=r.action, reason=r.reason, detail=orjson.loads(r.detail)
+        )
+        for r in rows
+    ]

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from ..case import clocks, details, replay
 from ..db import rule_sets
 from ..db.models import OutboxMessage, Reviewer, WorkQueue
-from ..decision import RuleSetError
 from ..decision.active import ActiveRules
+from ..errors import NotFound, Unprocessable
 from ..review import routing, staff
 from ..review.staff import QueueSpec, ReviewerSpec
-from .deps import ContextDep, DatabaseDep
+from .deps import CaseDep, ContextDep, SessionDep
 
 router = APIRouter(prefix="/um", tags=["UM staff"])
 
@@ -89,7 +89,7 @@ class CaseView(BaseModel):
     items: list[ItemView]
 
 
-class Problem(BaseModel):
+class RuleProblemView(BaseModel):
     """A problem of a rule set."""
 
     file: str
@@ -106,7 +106,7 @@ class RuleSetView(BaseModel):
     rules: int
     valuesets: int
     files: list[str]
-    warnings: list[Problem]
+    warnings: list[RuleProblemView]
 
 
 class ReloadResult(BaseModel):
@@ -115,7 +115,7 @@ class ReloadResult(BaseModel):
     previous_version: str
     version: str
     changed: bool
-    warnings: list[Problem]
+    warnings: list[RuleProblemView]
 
 
 class ReplayView(BaseModel):
@@ -132,27 +132,23 @@ def _rules(request: Request) -> ActiveRules:
     return active
 
 
-def _problems(problems: Any) -> list[Problem]:
-    return [Problem(file=p.file, rule=p.rule, field=p.field, reason=p.reason, severity=p.severity) for p in problems]
+def _problems(problems: Any) -> list[RuleProblemView]:
+    return [
+        RuleProblemView(file=p.file, rule=p.rule, field=p.field, reason=p.reason, severity=p.severity) for p in problems
+    ]
 
 
 @router.get("/cases/{case_id}", responses={404: {"description": "No such case"}})
-def get_case(case_id: str, database: DatabaseDep) -> CaseView:
+def get_case(case: CaseDep, session: SessionDep) -> CaseView:
     """A case with each item's outcome, the rule that decided it, the rule-set version and the condition trace."""
-    with database.transaction() as session:
-        found = details.details(session, case_id)
-    if found is None:
-        raise HTTPException(404, f"case {case_id} not found")
-    return CaseView.model_validate(found)
+    return CaseView.model_validate(details.details(session, case.id))
 
 
 @router.get("/cases/{case_id}/replay", responses={404: {"description": "No such case"}})
-def replay_case(case_id: str, request: Request, database: DatabaseDep) -> ReplayView:
+def replay_case(case: CaseDep, request: Request, session: SessionDep) -> ReplayView:
     """Evaluate a stored case under the rule set in force when it was received and under the current one."""
-    with database.transaction() as session:
-        result = replay.replay(session, case_id, current=_rules(request).current)
-    if result is None:
-        raise HTTPException(404, f"case {case_id} not found")
+    result = replay.replay(session, case.id, current=_rules(request).current)
+    assert result is not None  # the case exists
     return ReplayView(
         case_id=result.case_id, then_version=result.then_version, now_version=result.now_version, items=result.items
     )
@@ -172,15 +168,11 @@ def current_rules(request: Request) -> RuleSetView:
 
 
 @router.post("/admin/rules/reload", responses={422: {"description": "The new rule set is invalid; the old one stays"}})
-def reload_rules(request: Request, database: DatabaseDep, context: ContextDep) -> ReloadResult:
+def reload_rules(request: Request, session: SessionDep, context: ContextDep) -> ReloadResult:
     """Load the rule files again and swap the whole set in; an invalid set is refused and the old one stays."""
-    try:
-        old, new = _rules(request).reload()
-    except RuleSetError as exc:
-        raise HTTPException(422, [p.model_dump() for p in _problems(exc.problems)]) from exc
-    with database.transaction() as session:
-        # Every other worker switches to this version within a few seconds (RulesFollower).
-        rule_sets.activate(session, new, now=context.now)
+    old, new = _rules(request).reload()  # RuleSetError (422, every problem) leaves the old set in force
+    # Every other worker switches to this version within a few seconds (RulesFollower).
+    rule_sets.activate(session, new, now=context.now)
     return ReloadResult(
         previous_version=old.version,
         version=new.version,
@@ -190,20 +182,18 @@ def reload_rules(request: Request, database: DatabaseDep, context: ContextDep) -
 
 
 @router.get("/reviewers")
-def list_reviewers(database: DatabaseDep) -> list[dict[str, Any]]:
+def list_reviewers(session: SessionDep) -> list[dict[str, Any]]:
     """Every reviewer with skills, licensed states, capacity, availability and open cases."""
-    with database.transaction() as session:
-        return [staff.reviewer_view(r, routing.open_count(session, r.id)) for r in staff.reviewers(session)]
+    return [staff.reviewer_view(r, routing.open_count(session, r.id)) for r in staff.reviewers(session)]
 
 
 @router.put("/reviewers/{reviewer_id}", responses={422: {"description": "Invalid reviewer"}})
-def save_reviewer(reviewer_id: str, body: ReviewerSpec, database: DatabaseDep) -> dict[str, Any]:
+def save_reviewer(reviewer_id: str, body: ReviewerSpec, session: SessionDep) -> dict[str, Any]:
     """Create or replace a reviewer (the id in the path and body must agree)."""
     if body.id != reviewer_id:
-        raise HTTPException(422, "the reviewer id in the path and the body differ")
-    with database.transaction() as session:
-        reviewer = staff.save_reviewer(session, body)
-        return staff.reviewer_view(reviewer, routing.open_count(session, reviewer.id))
+        raise Unprocessable("the reviewer id in the path and the body differ", "id")
+    reviewer = staff.save_reviewer(session, body)
+    return staff.reviewer_view(reviewer, routing.open_count(session, reviewer.id))
 
 
 class Availability(BaseModel):
@@ -214,63 +204,58 @@ class Availability(BaseModel):
 
 
 @router.patch("/reviewers/{reviewer_id}", responses={404: {"description": "No such reviewer"}})
-def update_reviewer(reviewer_id: str, body: Availability, database: DatabaseDep) -> dict[str, Any]:
+def update_reviewer(reviewer_id: str, body: Availability, session: SessionDep) -> dict[str, Any]:
     """Mark a reviewer (un)available or change their capacity."""
-    with database.transaction() as session:
-        reviewer = session.get(Reviewer, reviewer_id)
-        if reviewer is None:
-            raise HTTPException(404, f"reviewer {reviewer_id} not found")
-        if body.available is not None:
-            reviewer.available = body.available
-        if body.capacity is not None:
-            reviewer.capacity = body.capacity
-        return staff.reviewer_view(reviewer, routing.open_count(session, reviewer.id))
+    reviewer = session.get(Reviewer, reviewer_id)
+    if reviewer is None:
+        raise NotFound(f"reviewer {reviewer_id} not found")
+    if body.available is not None:
+        reviewer.available = body.available
+    if body.capacity is not None:
+        reviewer.capacity = body.capacity
+    return staff.reviewer_view(reviewer, routing.open_count(session, reviewer.id))
 
 
 @router.get("/queues")
-def list_queues(database: DatabaseDep) -> list[dict[str, Any]]:
+def list_queues(session: SessionDep) -> list[dict[str, Any]]:
     """Every work queue and the skills it needs."""
-    with database.transaction() as session:
-        return [staff.queue_view(q) for q in staff.queues(session)]
+    return [staff.queue_view(q) for q in staff.queues(session)]
 
 
 @router.put("/queues/{name}", responses={422: {"description": "Invalid queue"}})
-def save_queue(name: str, body: QueueSpec, database: DatabaseDep) -> dict[str, Any]:
+def save_queue(name: str, body: QueueSpec, session: SessionDep) -> dict[str, Any]:
     """Create or replace a work queue."""
     if body.name != name:
-        raise HTTPException(422, "the queue name in the path and the body differ")
-    with database.transaction() as session:
-        queue: WorkQueue = staff.save_queue(session, body)
-        return staff.queue_view(queue)
+        raise Unprocessable("the queue name in the path and the body differ", "name")
+    queue: WorkQueue = staff.save_queue(session, body)
+    return staff.queue_view(queue)
 
 
 @router.post("/admin/clocks/sweep")
-def sweep_clocks(database: DatabaseDep, context: ContextDep) -> dict[str, int]:
+def sweep_clocks(session: SessionDep, context: ContextDep) -> dict[str, int]:
     """Flag open cases near breach and make them urgent (the dispatcher also does this periodically)."""
-    with database.transaction() as session:
-        return {"flagged": clocks.sweep(session, now=context.now)}
+    return {"flagged": clocks.sweep(session, context=context)}
 
 
 @router.get("/admin/outbox")
-def outbox(database: DatabaseDep, status: str | None = None) -> list[dict[str, Any]]:
+def outbox(session: SessionDep, status: str | None = None) -> list[dict[str, Any]]:
     """Notifications waiting, sent or failed: attempts, next attempt, last error (for operators)."""
     from sqlalchemy import select
 
-    with database.transaction() as session:
-        statement = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
-        if status:
-            statement = statement.where(OutboxMessage.status == status)
-        return [
-            {
-                "id": m.id,
-                "subscription_id": m.subscription_id,
-                "kind": m.kind,
-                "case_id": m.case_id,
-                "status": m.status,
-                "attempts": m.attempts,
-                "next_attempt_at": m.next_attempt_at,
-                "last_error": m.last_error,
-                "sent_at": m.sent_at,
-            }
-            for m in session.scalars(statement)
-        ]
+    statement = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
+    if status:
+        statement = statement.where(OutboxMessage.status == status)
+    return [
+        {
+            "id": m.id,
+            "subscription_id": m.subscription_id,
+            "kind": m.kind,
+            "case_id": m.case_id,
+            "status": m.status,
+            "attempts": m.attempts,
+            "next_attempt_at": m.next_attempt_at,
+            "last_error": m.last_error,
+            "sent_at": m.sent_at,
+        }
+        for m in session.scalars(statement)
+    ]

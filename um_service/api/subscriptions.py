@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..notify import subscriptions
-from .deps import ContextDep, DatabaseDep, FhirAccept, FhirBody, SettingsDep, wake_dispatcher
+from .deps import ContextDep, FhirAccept, FhirBody, SessionDep, SettingsDep
 from .errors import FHIR_JSON, fhir_response
 
 router = APIRouter(prefix="/fhir", tags=["FHIR (PAS 2.2)"], dependencies=[FhirAccept])
@@ -32,20 +32,18 @@ _OUTCOME = {"description": "OperationOutcome", **_RESOURCE}
     },
 )
 def create_subscription(
-    body: FhirBody, request: Request, database: DatabaseDep, context: ContextDep, settings: SettingsDep
+    body: FhirBody, request: Request, session: SessionDep, context: ContextDep, settings: SettingsDep
 ) -> Response:
     """Subscribe to PAS results: the PAS topic, an org-identifier filter, rest-hook, full-resource."""
-    with database.transaction() as session:
-        resource = subscriptions.create(
-            session,
-            raw=body,
-            owner=context.submitter,
-            organization=context.organization,
-            now=context.now,
-            base_url=context.base_url,
-            max_depth=settings.max_json_depth,
-        )
-    wake_dispatcher(request)
+    resource = subscriptions.create(
+        session,
+        raw=body,
+        owner=context.submitter,
+        organization=context.organization,
+        now=context.now,
+        base_url=context.base_url,
+        max_depth=settings.max_json_depth,
+    )
     return fhir_response(201, resource, {"Location": f"{context.base_url}/Subscription/{resource['id']}"})
 
 
@@ -54,11 +52,10 @@ def create_subscription(
     response_class=Response,
     responses={200: {"description": "The Subscription with its current status", **_RESOURCE}, 404: _OUTCOME},
 )
-def read_subscription(subscription_id: str, database: DatabaseDep, context: ContextDep) -> Response:
+def read_subscription(subscription_id: str, session: SessionDep, context: ContextDep) -> Response:
     """A subscription with its status (requested, active, error, off)."""
-    with database.transaction() as session:
-        row = subscriptions.get(session, subscription_id, owner=context.submitter)
-        return fhir_response(200, subscriptions.as_resource(row))
+    row = subscriptions.get(session, subscription_id, owner=context.submitter)
+    return fhir_response(200, subscriptions.as_resource(row))
 
 
 @router.delete(
@@ -66,10 +63,9 @@ def read_subscription(subscription_id: str, database: DatabaseDep, context: Cont
     response_class=Response,
     responses={200: {"description": "The Subscription, now off", **_RESOURCE}, 404: _OUTCOME},
 )
-def delete_subscription(subscription_id: str, database: DatabaseDep, context: ContextDep) -> Response:
+def delete_subscription(subscription_id: str, session: SessionDep, context: ContextDep) -> Response:
     """End a subscription: nothing more is sent to it."""
-    with database.transaction() as session:
-        row = subscriptions.get(session, subscription_id, owner=context.submitter)
-        row.status = "off"
-        row.updated_at = context.now
-        return fhir_response(200, subscriptions.as_resource(row))
+    row = subscriptions.get(session, subscription_id, owner=context.submitter)
+    row.status = "off"
+    row.updated_at = context.now
+    return fhir_response(200, subscriptions.as_resource(row))

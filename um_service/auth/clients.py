@@ -17,19 +17,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db.models import Client, Reviewer, UsedAssertion
+from ..errors import Problem, ServiceError
 
 ROLES = ("provider", "portal", "nurse", "medical_director", "admin")
 ASSERTION_ALGORITHMS = ["RS384", "ES384", "RS256", "ES256"]
 MAX_ASSERTION_LIFETIME = dt.timedelta(minutes=5)
 
 
-class ClientError(Exception):
-    """Registration or authentication refused; `error` is the OAuth 2.0 error code."""
+class ClientError(ServiceError):
+    """Registration or authentication refused; `error` is the OAuth 2.0 error code the token endpoint answers with."""
 
     def __init__(self, error: str, message: str, status: int = 400):
+        super().__init__(status, [Problem("login" if status == 401 else "invalid", message)])
         self.error = error
-        self.status = status
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

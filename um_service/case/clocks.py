@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.models import Case
-from . import audit
+from . import lifecycle
+from .lifecycle import SYSTEM, Action, Actor
 from .status import OPEN, Priority, due_at
 
 # How long before the due time a case counts as near breach.
@@ -33,8 +34,12 @@ def due_for(
     )
 
 
-def sweep(session: Session, *, now: dt.datetime) -> int:
+CLOCK = Actor("clock", SYSTEM)
+
+
+def sweep(session: Session, *, context: lifecycle.Moment) -> int:
     """Flag open cases near their due time (or past it) and make them urgent; how many were flagged."""
+    now = context.now
     horizon = now + max(WARNING.values())
     candidates = session.scalars(
         select(Case)
@@ -45,19 +50,12 @@ def sweep(session: Session, *, now: dt.datetime) -> int:
     for case in candidates:
         if case.due_at - now > WARNING[Priority(case.priority)]:
             continue
+        change = lifecycle.begin(session, case=case, action=Action.FLAG_NEAR_BREACH, actor=CLOCK)
         case.near_breach = True
         case.review_priority = "urgent"
         overdue = case.due_at <= now
-        audit.record(
-            session,
-            case_id=case.id,
-            actor="clock",
-            role="system",
-            action="near breach",
-            at=now,
-            reason=("Overdue" if overdue else "Due within the warning window") + f": due {case.due_at.isoformat()}; "
-            "re-prioritised as urgent.",
-            detail={"due_at": case.due_at.isoformat()},
-        )
+        change.detail["due_at"] = case.due_at.isoformat()
+        reason = ("Overdue" if overdue else "Due within the warning window") + f": due {case.due_at.isoformat()}; "
+        lifecycle.finish(session, change, reason=reason + "re-prioritised as urgent.", context=context)
         flagged += 1
     return flagged

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session
@@ -14,7 +15,6 @@ from ..decision import ItemOutcome
 from ..fhir.codes import ReviewAction
 from ..fhir.pas_request import PasRequest, RequestedItem
 from ..fhir.response import response_bundle
-from . import response_versions
 
 CANCELLED_BY_PROVIDER = "Cancelled by the provider."
 
@@ -82,17 +82,13 @@ def store_submission(
     *,
     case: Case,
     request: PasRequest,
-    items: list[CaseItem],
+    claim_response: dict[str, Any],
     kind: str,
     context: RequestContext,
 ) -> bytes:
-    """Publish the new ClaimResponse version and keep the request and its exact answer for retries."""
+    """Keep the accepted request and its exact answer (for retries); the request becomes the case's latest."""
     rule_sets.remember(session, context.rules, now=context.now)
-    session.flush()
-    published = response_versions.publish(
-        session, case=case, request=request, items=items, now=context.now, payer_system=context.payer_system
-    )
-    body = orjson.dumps(response_bundle(request, published.resource, base_url=context.base_url, now=context.now))
+    body = orjson.dumps(response_bundle(request, claim_response, base_url=context.base_url, now=context.now))
     submission = Submission(
         id=str(uuid.uuid4()),
         case_id=case.id,

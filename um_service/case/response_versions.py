@@ -88,6 +88,26 @@ def publish(
     return Published(view, resource)
 
 
+def publish_if_changed(
+    session: Session,
+    *,
+    case: Case,
+    request: PasRequest,
+    items: list[CaseItem],
+    now: datetime,
+    payer_system: str,
+) -> tuple[dict[str, Any], bool]:
+    """The case's ClaimResponse derived from its items: stored as the next version if it says anything the current
+    version does not (its version, time stamps aside); returns it and whether it was published."""
+    current = repository.current_claim_response(session, case.id)
+    if current is not None:
+        stored = orjson.loads(current.claim_response)
+        view = CaseView(case.id, current.version, case.preauth_ref, current.created_at, request, item_results(items))
+        if claim_response(view, payer_system=payer_system) == stored:
+            return stored, False
+    return publish(session, case=case, request=request, items=items, now=now, payer_system=payer_system).resource, True
+
+
 def latest_request(session: Session, case: Case) -> PasRequest:
     """The newest accepted request of a case, read back from the exact bytes received."""
     assert case.latest_submission_id is not None

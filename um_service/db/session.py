@@ -48,6 +48,10 @@ class Database:
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
 
+    def session(self) -> Session:
+        """A new session; its transaction begins with its first statement (the request's unit of work)."""
+        return self._sessions()
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits when the block ends, or rolls back if it raises."""

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from ..errors import Problem, ServiceError
 from .expressions import MEMBER_OF, Compiled, ExpressionError, compile_expression
 from .index import EXACT, RANGE, VALUESET, CodeIndex, Coverage
 from .model import Condition, Rule, RuleFile, ValueSet, system_url
@@ -34,17 +35,24 @@ class RuleProblem:
     reason: str
     severity: str = "error"
 
+    @property
+    def where(self) -> str:
+        """File, rule and field, as a reader looks for them."""
+        return self.file + (f", rule {self.rule}" if self.rule else "") + (f", {self.field}" if self.field else "")
+
     def __str__(self) -> str:
-        where = self.file + (f", rule {self.rule}" if self.rule else "") + (f", {self.field}" if self.field else "")
-        return f"{self.severity}: {where}: {self.reason}"
+        return f"{self.severity}: {self.where}: {self.reason}"
 
 
-class RuleSetError(Exception):
-    """A rule set that cannot be used, with every problem found."""
+class RuleSetError(ServiceError):
+    """A rule set that cannot be used (422), with every problem found."""
 
     def __init__(self, problems: list[RuleProblem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        super().__init__(422, [Problem("invalid", p.reason, p.where) for p in problems])
+        self.rule_problems = problems
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.rule_problems)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..errors import InvalidRequest
 from ..fhir.codes import ReviewAction
 from ..fhir.envelope import Limits
-from ..fhir.outcome import InvalidRequest
 from ..fhir.pas_request import read_submit_request
 from .engine import evaluate
 from .model import system_url

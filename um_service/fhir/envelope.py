@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InvalidRequest, Problem
 from . import schema
 from .codes import KNOWN_MODIFIER_EXTENSIONS
 from .elements import as_dict, as_list
-from .outcome import InvalidRequest, Problem, dedupe
+from .outcome import dedupe
 from .parsing import parse_json
 from .references import BundleIndex
 

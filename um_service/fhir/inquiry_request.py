@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import Problem
 from .codes import EXT_ADMINISTRATION_REFERENCE_NUMBER, EXT_AUTHORIZATION_NUMBER
 from .elements import as_dict, extension, identifier_pairs
 from .envelope import Limits, read_bundle
-from .outcome import Problem
 from .parties import Parties, read_parties
 from .references import Entry
 

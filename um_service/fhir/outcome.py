@@ -1,51 +1,11 @@
-"""Problems found in what a caller sent, the one error type that carries them, and their OperationOutcome.
-
-Exception hierarchy:
-
-    FhirError                  status + problems, rendered as one OperationOutcome by the HTTP layer
-    +-- InvalidRequest         4xx: the body cannot be read or breaks the PAS profiles
-"""
+"""The OperationOutcome of a list of problems (the FHIR face's rendering of um_service.errors)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One issue of an OperationOutcome: what is wrong (`diagnostics`) and where (FHIRPath `expression`)."""
-
-    code: str
-    diagnostics: str
-    expression: str | None = None
-    severity: str = "error"
-
-    def as_issue(self) -> dict[str, Any]:
-        """The OperationOutcome.issue element."""
-        issue: dict[str, Any] = {
-            "severity": self.severity,
-            "code": self.code,
-            "diagnostics": self.diagnostics,
-        }
-        if self.expression:
-            issue["expression"] = [self.expression]
-        return issue
-
-
-class FhirError(Exception):
-    """An answer of HTTP `status` with an OperationOutcome listing `problems`."""
-
-    def __init__(self, status: int, problems: Iterable[Problem], headers: dict[str, str] | None = None):
-        self.status = status
-        self.problems = tuple(problems)
-        self.headers = headers or {}
-        super().__init__("; ".join(p.diagnostics for p in self.problems))
-
-
-class InvalidRequest(FhirError):
-    """The request cannot be read (400) or breaks the profiles (422); nothing is stored."""
+from ..errors import Problem
 
 
 def operation_outcome(problems: Iterable[Problem]) -> dict[str, Any]:

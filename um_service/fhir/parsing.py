@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from .outcome import InvalidRequest, Problem
+from ..errors import InvalidRequest, Problem
 
 
 def parse_json(raw: bytes, *, max_depth: int, max_string: int = 4 * 1024 * 1024) -> Any:

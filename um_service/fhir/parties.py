@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import Problem
 from .codes import EXT_TRANSMISSION_IDENTIFIERS
 from .elements import as_dict, as_list, codings, extension, identifier_pairs, typed_identifier_values
-from .outcome import Problem
 from .references import BundleIndex, Entry
 
 Identifier = tuple[str, str]

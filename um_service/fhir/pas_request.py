@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import Problem
 from .codes import (
     CERTIFICATION_CANCEL,
     EXPEDITED_LEVELS_OF_SERVICE,
@@ -21,7 +22,6 @@ from .codes import (
 )
 from .elements import as_dict, as_list, codes, codings, extension, extension_codes, identifier_pairs
 from .envelope import Limits, Reading, read_bundle
-from .outcome import Problem
 from .parsing import canonical_hash, without
 from .parties import Parties, read_parties
 from .references import BundleIndex, Entry, iter_references

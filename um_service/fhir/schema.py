@@ -19,7 +19,7 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
-from .outcome import Problem
+from ..errors import Problem
 
 _ENVELOPE = "__BundleEnvelope"
 

@@ -60,7 +60,8 @@ def announce(
         body = subscriptions.notification_bundle(
             row, event_number=row.events, response_bundle=response_bundle, base_url=base_url, now=now
         )
-        session.add(
+        subscriptions.enqueue(
+            session,
             OutboxMessage(
                 subscription_id=row.id,
                 kind="event-notification",
@@ -70,7 +71,7 @@ def announce(
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
-            )
+            ),
         )
         queued += 1
     return queued

@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.models import OutboxMessage, Subscription
+from ..errors import InvalidRequest, Problem, ServiceError
 from ..fhir import schema
 from ..fhir.elements import as_dict, as_list
-from ..fhir.outcome import FhirError, InvalidRequest, Problem, dedupe
+from ..fhir.outcome import dedupe
 from ..fhir.parsing import parse_json
 
 TOPIC = "http://hl7.org/fhir/us/davinci-pas/SubscriptionTopic/PASSubscriptionTopic"
@@ -106,7 +107,7 @@ def create(
     """
     resource, organisations, headers = read(raw, max_depth=max_depth)
     if organization is not None and set(organisations) != {organization}:
-        raise FhirError(
+        raise ServiceError(
             403,
             [
                 Problem(
@@ -133,7 +134,8 @@ def create(
     )
     session.add(row)
     session.flush()
-    session.add(
+    enqueue(
+        session,
         OutboxMessage(
             subscription_id=subscription_id,
             kind="handshake",
@@ -142,9 +144,18 @@ def create(
             attempts=0,
             next_attempt_at=now,
             created_at=now,
-        )
+        ),
     )
     return as_resource(row)
+
+
+OUTBOX_QUEUED = "outbox_queued"
+
+
+def enqueue(session: Session, message: OutboxMessage) -> None:
+    """Put a message in the outbox and mark the unit of work, so its commit wakes this worker's dispatcher."""
+    session.add(message)
+    session.info[OUTBOX_QUEUED] = True
 
 
 def as_resource(row: Subscription) -> dict[str, Any]:
@@ -161,7 +172,7 @@ def get(session: Session, subscription_id: str, *, owner: str | None = None) -> 
     """A subscription by id (only the owner's, when one is given), or a 404 that tells nothing more."""
     row = session.get(Subscription, subscription_id)
     if row is None or (owner is not None and row.owner != owner):
-        raise FhirError(404, [Problem("not-found", f"Subscription/{subscription_id} is not known.")])
+        raise ServiceError(404, [Problem("not-found", f"Subscription/{subscription_id} is not known.")])
     return row
 
 

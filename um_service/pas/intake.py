@@ -14,14 +14,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import decision
-from ..case import audit, clocks
+from ..case import clocks, lifecycle
+from ..case.lifecycle import PROVIDER, Action, Actor
 from ..case.records import new_item, record_keys, store_submission
-from ..case.status import CaseStatus, Priority, new_preauth_ref, status_from_items
+from ..case.status import CaseStatus, Priority, new_preauth_ref
 from ..context import RequestContext
 from ..db import repository
 from ..db.models import Case
-from ..fhir.codes import FollowupAction, RejectReason, ReviewAction
-from ..fhir.outcome import FhirError, Problem
+from ..errors import Forbidden
+from ..fhir.codes import FollowupAction, RejectReason
 from ..fhir.pas_request import PasRequest, read_submit_request
 from ..review import routing
 from . import refusals, updates
@@ -63,16 +64,10 @@ def _check_organization(request: PasRequest, context: RequestContext) -> None:
     parties = request.parties
     own = {value for _, value in parties.provider_ids} | set(parties.sender_ids)
     if context.organization not in own:
-        raise FhirError(
-            403,
-            [
-                Problem(
-                    "forbidden",
-                    f"This client submits for organisation {context.organization}; the "
-                    "request's provider and sender identifiers do not include it.",
-                    "Bundle.entry[0].resource.provider",
-                )
-            ],
+        raise Forbidden(
+            f"This client submits for organisation {context.organization}; the request's provider and sender "
+            "identifiers do not include it.",
+            "Bundle.entry[0].resource.provider",
         )
 
 
@@ -116,7 +111,7 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
         id=str(uuid.uuid4()),
         submitter=context.submitter,
         preauth_ref=new_preauth_ref(),
-        status="received",
+        status=CaseStatus.RECEIVED.value,
         priority=priority.value,
         received_at=context.now,
         due_at=clocks.due_for(context.now, priority, line_of_business, context.due_overrides),
@@ -131,30 +126,26 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
     outcomes = decision.decide(request, rule_set=context.rules, received=case.received_at)
     items = [new_item(case.id, requested, outcomes.get(requested.sequence), context) for requested in request.items]
     session.add_all(items)
-    case.status = status_from_items(ReviewAction(i.review_action) for i in items).value
-    if case.status in (CaseStatus.APPROVED, CaseStatus.NOT_REQUIRED, CaseStatus.DECIDED):
-        case.decided_at = context.now
-    if case.status == CaseStatus.PENDED:
-        routing.place(session, case, items)
-        routing.offer(session, case, now=context.now)
-    routed = (
-        f" Queue {case.queue}, offered to {case.assignee or 'nobody yet'}." if case.status == CaseStatus.PENDED else ""
-    )
-    body = store_submission(session, case=case, request=request, items=items, kind="initial", context=context)
-    audit.record(
+    change = lifecycle.begin(session, case=case, action=Action.SUBMIT, actor=Actor(context.submitter, PROVIDER))
+    change.items = {item.sequence: item for item in items}
+    change.detail.update({"items": {i.sequence: i.review_action for i in items}, "priority": case.priority})
+
+    def route(received: Case) -> str:
+        if received.status != CaseStatus.PENDED:
+            return f"Case {received.status}."
+        routing.place(session, received, items)
+        routing.offer(session, received, now=context.now)
+        change.detail.update({"queue": received.queue, "assignee": received.assignee})
+        return f"Case pended. Queue {received.queue}, offered to {received.assignee or 'nobody yet'}."
+
+    resource = lifecycle.finish(
         session,
-        case_id=case.id,
-        actor=context.submitter,
-        role="provider",
-        action="submitted",
-        at=context.now,
-        reason=f"PAS request received with {len(items)} item(s); case {case.status}.{routed}",
-        detail={
-            "items": {i.sequence: i.review_action for i in items},
-            "priority": case.priority,
-            "queue": case.queue,
-            "assignee": case.assignee,
-            **audit.outcome(case.status, items),
-        },
+        change,
+        reason=f"PAS request received with {len(items)} item(s).",
+        context=context,
+        request=request,
+        then=route,
     )
-    return body
+    return store_submission(
+        session, case=case, request=request, claim_response=resource, kind="initial", context=context
+    )

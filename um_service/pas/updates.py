@@ -11,9 +11,10 @@ import orjson
 from sqlalchemy.orm import Session
 
 from .. import decision
-from ..case import audit, clocks
+from ..case import clocks, lifecycle
+from ..case.lifecycle import PROVIDER, Action, Actor
 from ..case.records import apply_outcome, cancel_item, new_item, record_keys, store_submission
-from ..case.status import HUMAN_REVIEW, CaseStatus, Priority, next_status
+from ..case.status import HUMAN_REVIEW, CaseStatus, Priority
 from ..context import RequestContext
 from ..db import repository
 from ..db.models import Case, CaseItem
@@ -64,8 +65,9 @@ def apply(session: Session, *, request: PasRequest, context: RequestContext) -> 
             path=_PATH,
             case_id=case.id,
         )
-    existing = {item.sequence: item for item in repository.items_of(session, case.id)}
-    missing = sorted(set(existing) - {item.sequence for item in request.items})
+    action = Action.CANCEL if request.cancels_all else Action.UPDATE
+    change = lifecycle.begin(session, case=case, action=action, actor=Actor(context.submitter, PROVIDER))
+    missing = sorted(set(change.items) - {item.sequence for item in request.items})
     if missing:
         listed = ", ".join(str(s) for s in missing)
         return refusals.refuse(
@@ -79,48 +81,32 @@ def apply(session: Session, *, request: PasRequest, context: RequestContext) -> 
             message=f"An update repeats every item sent before, with the same sequence (PAS); item(s) {listed} "
             "are missing. Mark an item cancelled rather than leaving it out.",
         )
-    changes = _apply_items(session, case, request, existing, context)
+    changes = _apply_items(session, case, request, change.items, context)
     if request.expedited and case.priority != Priority.EXPEDITED:
         case.priority = Priority.EXPEDITED.value
         expedited_due = clocks.due_for(context.now, Priority.EXPEDITED, case.line_of_business, context.due_overrides)
         case.due_at = min(case.due_at, expedited_due)
     record_keys(session, case=case, request=request, submitter=context.submitter)
-    items = sorted(existing.values(), key=lambda i: i.sequence)
-    if case.status == CaseStatus.INFO_REQUESTED and not any(_awaits_documents(i) for i in items):
-        # The documents a reviewer asked for arrived: the case goes back to that reviewer.
-        case.status = CaseStatus.IN_REVIEW.value
-        changes.append((0, "documents received; back to the reviewer"))
-    case.status = next_status(case.status, (ReviewAction(i.review_action) for i in items)).value
-    if case.status == CaseStatus.CANCELLED:
-        case.assignee = None
-    if case.status in (CaseStatus.APPROVED, CaseStatus.NOT_REQUIRED, CaseStatus.DECIDED) and case.decided_at is None:
-        case.decided_at = context.now
-    if case.status == CaseStatus.PENDED:
-        routing.place(session, case, items)
-        routing.offer(session, case, now=context.now)
-    kind = "cancel" if request.cancels_all else "update"
-    body = store_submission(session, case=case, request=request, items=items, kind=kind, context=context)
+    change.detail["changes"] = [{"sequence": seq, "change": what} for seq, what in changes]
+
+    def route(updated: Case) -> str:
+        if updated.status == CaseStatus.PENDED:
+            routing.place(session, updated, sorted(change.items.values(), key=lambda i: i.sequence))
+            routing.offer(session, updated, now=context.now)
+        return f"Case {updated.status}."
+
     summary = "; ".join(f"item {seq} {what}" for seq, what in changes) or "no item changed"
-    audit.record(
-        session,
-        case_id=case.id,
-        actor=context.submitter,
-        role="provider",
-        action="cancelled" if request.cancels_all else "updated",
-        at=context.now,
-        reason=f"PAS Claim Update: {summary}; case {case.status}.",
-        detail={
-            "changes": [{"sequence": seq, "change": what} for seq, what in changes],
-            **audit.outcome(case.status, items),
-        },
+    resource = lifecycle.finish(
+        session, change, reason=f"PAS Claim Update: {summary}.", context=context, request=request, then=route
     )
-    return body
+    kind = "cancel" if request.cancels_all else "update"
+    return store_submission(session, case=case, request=request, claim_response=resource, kind=kind, context=context)
 
 
 def _why_not(
     session: Session, case: Case, request: PasRequest, context: RequestContext
 ) -> tuple[RejectReason, FollowupAction, str] | None:
-    if case.status == CaseStatus.CANCELLED:
+    if not lifecycle.allows(Action.UPDATE, PROVIDER, case.status):
         return (
             RejectReason.INPUT_ERRORS,
             FollowupAction.RESUBMISSION_NOT_ALLOWED,
@@ -179,7 +165,7 @@ def _apply_items(
             in_review
             and row is not None
             and outcome is not None
-            and _awaits_documents(row)
+            and lifecycle.awaits_documents(row)
             and row.content_hash == requested.content_hash
         ):
             # A reviewer asked for these documents: they go to the reviewer, not back through automation.
@@ -201,7 +187,7 @@ def _apply_items(
         elif (
             row.content_hash != requested.content_hash
             or row.review_action == ReviewAction.CANCELLED
-            or _awaits_documents(row)
+            or lifecycle.awaits_documents(row)
         ):
             # Changed, re-requested, or pended for documents this update may carry: decide it again.
             if row.content_hash != requested.content_hash:
@@ -215,10 +201,6 @@ def _apply_items(
             apply_outcome(row, outcome, context)
             changes.append((requested.sequence, what))
     return changes
-
-
-def _awaits_documents(row: CaseItem) -> bool:
-    return row.review_action == ReviewAction.PENDED and row.documents not in ("", "[]")
 
 
 def _refuse(

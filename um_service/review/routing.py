@@ -17,9 +17,9 @@ import orjson
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ..case import audit
 from ..case.status import OPEN, CaseStatus
 from ..db.models import Case, CaseItem, Reviewer, WorkQueue
+from ..errors import Conflict
 from ..fhir.codes import ReviewAction
 
 NURSE = "nurse"
@@ -28,14 +28,6 @@ ROLES = (NURSE, MEDICAL_DIRECTOR)
 # A medical director's queue: escalations land here.
 MD_QUEUE = "medical-director-review"
 _BATCH = 25
-
-
-class RoutingError(Exception):
-    """A routing request that cannot be met (unknown reviewer, unavailable, at capacity)."""
-
-    def __init__(self, status: int, message: str):
-        self.status = status
-        super().__init__(message)
 
 
 def skills_of(text: str | None) -> set[str]:
@@ -112,14 +104,13 @@ def offer(session: Session, case: Case, *, now: dt.datetime) -> Reviewer | None:
     return None
 
 
-def next_case(session: Session, reviewer: Reviewer, *, now: dt.datetime) -> Case | None:
-    """Claim the most urgent case this reviewer is qualified for (earliest due), or None."""
+def next_case(session: Session, reviewer: Reviewer) -> Case | None:
+    """Lock the most urgent case this reviewer is qualified for (earliest due), or None; the caller takes it."""
     if not reviewer.available:
-        raise RoutingError(409, f"{reviewer.id} is marked unavailable")
+        raise Conflict(f"{reviewer.id} is marked unavailable")
     if open_count(session, reviewer.id) >= reviewer.capacity:
-        raise RoutingError(409, f"{reviewer.id} already holds {reviewer.capacity} open cases (capacity)")
+        raise Conflict(f"{reviewer.id} already holds {reviewer.capacity} open cases (capacity)")
     waiting = CaseStatus.ESCALATED if reviewer.role == MEDICAL_DIRECTOR else CaseStatus.PENDED
-    working = CaseStatus.IN_MD_REVIEW if reviewer.role == MEDICAL_DIRECTOR else CaseStatus.IN_REVIEW
     queues = [q.name for q in session.scalars(select(WorkQueue)) if skills_of(q.skills) <= skills_of(reviewer.skills)]
     eligible = (
         Case.status == waiting.value,
@@ -140,19 +131,6 @@ def next_case(session: Session, reviewer: Reviewer, *, now: dt.datetime) -> Case
                 select(Case).where(Case.id == case_id, *eligible).with_for_update(skip_locked=True)
             ).first()
             if case is not None and qualified(reviewer, case):
-                case.assignee = reviewer.id
-                case.assigned_at = now
-                case.status = working.value
-                audit.record(
-                    session,
-                    case_id=case.id,
-                    actor=reviewer.id,
-                    role=reviewer.role,
-                    action="taken",
-                    at=now,
-                    reason=f"Next case for {reviewer.id}: due {case.due_at.isoformat()}.",
-                    detail={"queue": case.queue},
-                )
                 return case
         if len(batch) < _BATCH:
             return None
