@@ -213,34 +213,96 @@ def api_routes(app: Any) -> list[tuple[str, Any]]:
 ROLES = ("provider", "portal", "nurse", "medical_director", "admin")
 
 
+# Who may call what, written out: a wrong role in the access policy fails here, whatever the policy says.
+MATRIX = """
+GET    /fhir/metadata                            public
+POST   /fhir/Claim/$submit                       provider
+POST   /fhir/Claim/$inquire                      provider portal
+GET    /fhir/ClaimResponse/{claim_response_id}   provider portal
+GET    /fhir/ClaimResponse                       provider portal
+POST   /fhir/Subscription                        provider
+GET    /fhir/Subscription/{subscription_id}      provider
+DELETE /fhir/Subscription/{subscription_id}      provider
+GET    /um/worklist                              nurse medical_director admin
+POST   /um/work/next                             nurse medical_director
+POST   /um/cases/{case_id}/take                  nurse medical_director
+POST   /um/cases/{case_id}/approve               nurse medical_director
+POST   /um/cases/{case_id}/request-info          nurse medical_director
+POST   /um/cases/{case_id}/escalate              nurse medical_director
+POST   /um/cases/{case_id}/deny                  medical_director
+POST   /um/cases/{case_id}/p2p                   nurse medical_director
+POST   /um/cases/{case_id}/p2p/result            nurse medical_director
+POST   /um/cases/{case_id}/extend                nurse medical_director
+GET    /um/cases/{case_id}/request               nurse medical_director admin
+GET    /um/cases/{case_id}/history               nurse medical_director admin
+GET    /um/reports/cms-0057                      nurse medical_director admin
+POST   /um/cases/{case_id}/appeals               nurse medical_director
+POST   /um/appeals/{appeal_id}/decision          medical_director
+GET    /um/operations                            nurse medical_director admin
+GET    /metrics                                  admin
+GET    /ui                                       public
+GET    /ui/app.js                                public
+GET    /um/cases/{case_id}                       nurse medical_director admin
+GET    /um/cases/{case_id}/replay                nurse medical_director admin
+GET    /um/admin/rules                           nurse medical_director admin
+POST   /um/admin/rules/reload                    admin
+GET    /um/reviewers                             nurse medical_director admin
+PUT    /um/reviewers/{reviewer_id}               admin
+PATCH  /um/reviewers/{reviewer_id}               admin
+GET    /um/queues                                nurse medical_director admin
+PUT    /um/queues/{name}                         admin
+POST   /um/admin/clocks/sweep                    admin
+GET    /um/admin/outbox                          admin
+GET    /health/live                              public
+GET    /health/ready                             public
+GET    /.well-known/smart-configuration          public
+POST   /auth/token                               public
+GET    /um/clients                               admin
+PUT    /um/clients/{client_id}                   admin
+PATCH  /um/clients/{client_id}                   admin
+"""
+
+
+def _matrix() -> dict[tuple[str, str], frozenset[str] | None]:
+    """(method, path) -> roles allowed, or None for a public route."""
+    found: dict[tuple[str, str], frozenset[str] | None] = {}
+    for line in MATRIX.strip().splitlines():
+        method, path, *roles = line.split()
+        found[(method, path)] = None if roles == ["public"] else frozenset(roles)
+    return found
+
+
 def test_every_route_with_every_role(client: AuthClient) -> None:
+    expected = _matrix()
+    served = {
+        (method, path)
+        for path, route in api_routes(client.app)
+        if getattr(route, "methods", None)
+        and route.name not in ("openapi", "swagger_ui_html", "swagger_ui_redirect", "redoc_html")
+        for method in route.methods - {"HEAD", "OPTIONS"}
+    }
+    assert served == set(expected)
     reviewers = {"nurse": "nurse-ada", "medical_director": "md-diaz"}
     checked = 0
-    for route_path, route in api_routes(client.app):
-        methods = getattr(route, "methods", None)
-        if not methods or route.name in ("openapi", "swagger_ui_html", "swagger_ui_redirect", "redoc_html"):
-            continue
-        for method in sorted(methods - {"HEAD", "OPTIONS"}):
-            path = dummy(route_path)
-            for role in (None, *ROLES):
-                headers = {"Content-Type": "application/json"}
-                if role is None:
-                    headers["Authorization"] = ""
-                else:
-                    token = client.token(
-                        role, org="1234567893" if role == "provider" else None, reviewer=reviewers.get(role)
-                    )
-                    headers["Authorization"] = f"Bearer {token}"
-                status = client.request(method, path, content=b"{}", headers=headers).status_code
-                public = route.name in policy.PUBLIC
-                allowed = public or (role in policy.POLICY[route.name].roles)
-                if allowed:
-                    assert status not in (401, 403), (method, path, role, status)
-                elif role is None:
-                    assert status == 401, (method, path, role, status)
-                else:
-                    assert status == 403, (method, path, role, status)
-                checked += 1
+    for (method, route_path), allowed_roles in sorted(expected.items()):
+        path = dummy(route_path)
+        for role in (None, *ROLES):
+            headers = {"Content-Type": "application/json"}
+            if role is None:
+                headers["Authorization"] = ""
+            else:
+                token = client.token(
+                    role, org="1234567893" if role == "provider" else None, reviewer=reviewers.get(role)
+                )
+                headers["Authorization"] = f"Bearer {token}"
+            status = client.request(method, path, content=b"{}", headers=headers).status_code
+            if allowed_roles is None or role in allowed_roles:
+                assert status not in (401, 403), (method, path, role, status)
+            elif role is None:
+                assert status == 401, (method, path, role, status)
+            else:
+                assert status == 403, (method, path, role, status)
+            checked += 1
     assert checked > 200
 
 
@@ -295,10 +357,13 @@ def test_refusals_are_logged_with_the_client_id(client: AuthClient, caplog: Any)
 
 
 def test_clients_add_command(migrated: str, database: Any, monkeypatch: Any, tmp_path: Any, capsys: Any) -> None:
+    from um_service.review import staff
     from um_service.settings import get_settings
 
     _, public = keypair()
     (tmp_path / "key.pem").write_text(public)
+    with database.transaction() as session:
+        staff.save_reviewer(session, staff.ReviewerSpec(id="nurse-carmen", name="Carmen Ruiz", role="nurse"))
     monkeypatch.setenv("UM_DATABASE_URL", migrated)
     get_settings.cache_clear()
     try:
@@ -322,12 +387,66 @@ def test_clients_add_command(migrated: str, database: Any, monkeypatch: Any, tmp
         secret = capsys.readouterr().out.strip()
         assert len(secret) >= 32
         assert cli(["clients", "add", "bad", "--role", "provider", "--secret", "a-long-enough-secret"]) == 2
+        org_for_portal = ["clients", "add", "portal-2", "--role", "portal", "--org", "1234567893", "--generate-secret"]
+        assert cli(org_for_portal) == 2
+        assert "only provider clients have an organisation" in capsys.readouterr().err
+        assert cli(["clients", "add", "nurse-carmen", "--role", "nurse", "--secret", "a-long-enough-secret"]) == 0
+        assert cli(["clients", "disable", "portal-cli"]) == 0
+        assert cli(["clients", "disable", "nobody"]) == 2
+        capsys.readouterr()
         assert cli(["clients", "list"]) == 0
         listed = capsys.readouterr().out
     finally:
         get_settings.cache_clear()
-    assert "ehr-cli\tprovider\t1234567893\tkey" in listed
-    assert "portal-cli\tportal\t-\tsecret" in listed
+    assert listed.splitlines() == [
+        "client\trole\torganisation\treviewer\tcredential\tactive",
+        "ehr-cli\tprovider\t1234567893\t-\tkey\tyes",
+        "nurse-carmen\tnurse\t-\tnurse-carmen\tsecret\tyes",
+        "portal-cli\tportal\t-\t-\tsecret\tno",
+    ]
+
+
+def test_a_disabled_client_gets_no_token_and_its_tokens_are_refused(client: AuthClient) -> None:
+    register(client, "portal-9", role="portal", secret="a-long-enough-secret")
+    issued = token_request(
+        client, grant_type="client_credentials", client_id="portal-9", client_secret="a-long-enough-secret"
+    )
+    assert issued.status_code == 200
+    token = issued.json()["access_token"]
+    assert client.get("/fhir/ClaimResponse", headers=bearer(token)).status_code == 200
+
+    assert client.patch("/um/clients/portal-9", json={"active": False}).status_code == 200
+
+    refused = client.get("/fhir/ClaimResponse", headers=bearer(token))
+    assert refused.status_code == 401
+    assert refused.json()["issue"][0]["diagnostics"] == (
+        "Client portal-9 was disabled; its tokens are no longer accepted."
+    )
+    again = token_request(
+        client, grant_type="client_credentials", client_id="portal-9", client_secret="a-long-enough-secret"
+    )
+    assert again.status_code == 401
+
+
+def test_commands_outside_a_checkout_name_the_database_setting_and_create_nothing(
+    tmp_path: Any, monkeypatch: Any, capsys: Any
+) -> None:
+    from um_service.settings import get_settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("UM_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert cli(["clients", "list"]) == 2
+    finally:
+        get_settings.cache_clear()
+
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == [
+        "no database at ./um-service.db (sqlite:///./um-service.db): set UM_DATABASE_URL to the service's "
+        "database, or create it with `um-service db upgrade`"
+    ]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_reload_reaches_every_worker(migrated: str, database: Any, tmp_path: Any) -> None:
@@ -362,7 +481,9 @@ def test_a_reload_reaches_every_worker(migrated: str, database: Any, tmp_path: A
 
 def test_the_kit_example_subscription_needs_the_senders_own_token(client: AuthClient) -> None:
     kit = example("testkit-2.2.1/server-suite-requests/subscription-request.json")
-    response = client.post(
-        "/fhir/Subscription", content=orjson.dumps(kit), headers=bearer(client.token("provider", org="8189991234"))
-    )
-    assert response.status_code == 201
+    body = orjson.dumps(kit)
+    other = client.post("/fhir/Subscription", content=body, headers=bearer(client.token("provider", org="1234567893")))
+    assert other.status_code == 403
+    assert other.json()["issue"][0]["expression"] == ["Subscription._criteria"]
+    own = client.post("/fhir/Subscription", content=body, headers=bearer(client.token("provider", org="8189991234")))
+    assert own.status_code == 201

@@ -38,3 +38,22 @@ def test_metadata_lists_exactly_what_is_served(client: Any) -> None:
 def test_health_checks(client: Any) -> None:
     assert client.get("/health/live").json() == {"status": "ok"}
     assert client.get("/health/ready").json() == {"status": "ok", "database": "ok"}
+
+
+def test_metadata_names_the_token_endpoint_and_every_search_parameter(client: Any) -> None:
+    rest = client.get("/fhir/metadata").json()["rest"][0]
+    security = rest["security"]
+    claim_responses = next(r for r in rest["resource"] if r["type"] == "ClaimResponse")
+
+    assert security["service"][0]["coding"][0]["code"] == "SMART-on-FHIR"
+    oauth = security["extension"][0]
+    assert oauth["url"] == "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+    assert oauth["extension"] == [{"url": "token", "valueUri": "http://testserver/auth/token"}]
+    assert [p["name"] for p in claim_responses["searchParam"]] == [
+        "identifier",
+        "patient",
+        "status",
+        "_count",
+        "_offset",
+    ]
+    assert client.get("/fhir/ClaimResponse", params={"_offset": "1"}).status_code == 200

@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     key.add_argument("--public-key", type=Path, help="PEM file of the client's RSA or EC public key (private_key_jwt)")
     key.add_argument("--secret", help="a client secret of 16 or more characters")
     key.add_argument("--generate-secret", action="store_true", help="generate a secret and print it once")
-    clients_commands.add_parser("list", help="list clients")
+    clients_commands.add_parser("list", help="list clients: role, organisation, reviewer, credential, active")
+    disable = clients_commands.add_parser("disable", help="stop a client: no new tokens, its tokens refused")
+    disable.add_argument("client_id")
 
     report = commands.add_parser("report", help="public reports")
     report_commands = report.add_subparsers(dest="report_command", required=True)
@@ -65,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "db":
         return _upgrade()
+    if _needs_database(args) and (problem := _database_problem(settings)) is not None:
+        print(problem, file=sys.stderr)
+        return 2
     if args.command == "rules":
         from . import rule_commands
 
@@ -125,7 +130,7 @@ def _clients(settings: Settings, args: argparse.Namespace) -> int:
 
     from sqlalchemy import select
 
-    from .auth.clients import ClientError, register
+    from .auth.clients import ClientError, disable, register
     from .db.models import Client
     from .db.session import Database
 
@@ -133,8 +138,19 @@ def _clients(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.clients_command == "list":
             with database.transaction() as session:
+                print("client\trole\torganisation\treviewer\tcredential\tactive")
                 for c in session.scalars(select(Client).order_by(Client.id)):
-                    print(f"{c.id}\t{c.role}\t{c.organization or '-'}\t{'key' if c.public_key else 'secret'}")
+                    credential = "key" if c.public_key else "secret"
+                    active = "yes" if c.active else "no"
+                    print(f"{c.id}\t{c.role}\t{c.organization or '-'}\t{c.reviewer_id or '-'}\t{credential}\t{active}")
+            return 0
+        if args.clients_command == "disable":
+            with database.transaction() as session:
+                found = disable(session, args.client_id)
+            if not found:
+                print(f"no client {args.client_id}", file=sys.stderr)
+                return 2
+            print(f"client {args.client_id} disabled: no new tokens; its unexpired tokens are refused", file=sys.stderr)
             return 0
         secret = secrets.token_urlsafe(32) if args.generate_secret else args.secret
         public_key = args.public_key.read_text() if args.public_key else None
@@ -198,6 +214,23 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     stem.with_suffix(".xlsx").write_bytes(cms.as_xlsx(report))
     print(f"wrote {stem}.json, .csv and .xlsx", file=sys.stderr)
     return 0
+
+
+def _needs_database(args: argparse.Namespace) -> bool:
+    """Commands that read or write the service's tables (serve and `db upgrade` create them)."""
+    return args.command in ("clients", "report") or (args.command == "rules" and args.rules_command == "replay")
+
+
+def _database_problem(settings: Settings) -> str | None:
+    from .db.migrate import unready
+
+    problem = unready(settings.database_url)
+    if problem is None:
+        return None
+    return (
+        f"{problem} ({_redacted(settings.database_url)}): set UM_DATABASE_URL to the service's database, "
+        "or create it with `um-service db upgrade`"
+    )
 
 
 def _upgrade() -> int:

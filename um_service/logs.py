@@ -71,6 +71,8 @@ def configure(level: str) -> None:
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # our access line replaces it
+    # Alembic announces each of its plugins at info level on every start; only its migration lines matter.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 class RequestLogging:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ..auth import clients, tokens
 from ..auth.clients import ClientError
 from ..db.models import Client
-from ..errors import Unprocessable
+from ..errors import NotFound, Unprocessable
 from .deps import ContextDep, SessionDep, SettingsDep
 
 router = APIRouter(tags=["Authorization"])
@@ -148,3 +148,22 @@ def save_client(client_id: str, body: ClientIn, session: SessionDep, context: Co
         }
     except ClientError as exc:
         raise Unprocessable(str(exc)) from exc
+
+
+class ClientChange(BaseModel):
+    """A change of a client: `active: false` disables it (no new tokens; its unexpired tokens are refused)."""
+
+    active: bool
+
+
+@router.patch("/um/clients/{client_id}", tags=["UM staff"], responses={404: {"description": "No such client"}})
+def update_client(client_id: str, body: ClientChange, session: SessionDep) -> dict[str, Any]:
+    """Disable (or enable again) a client."""
+    client = session.get(Client, client_id)
+    if client is None:
+        raise NotFound(f"client {client_id} not found")
+    if body.active:
+        client.active = True
+    else:
+        clients.disable(session, client_id)
+    return {"id": client.id, "role": client.role, "active": client.active}

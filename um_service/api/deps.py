@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from ..auth import policy, tokens
+from ..auth import clients, policy, tokens
 from ..auth.tokens import Caller
 from ..case.lifecycle import Actor
 from ..context import RequestContext
@@ -72,7 +72,7 @@ def fhir_base_url(request: Request, settings: Settings) -> str:
     return str(request.base_url).rstrip("/") + "/fhir"
 
 
-async def authorize(request: Request) -> None:
+def authorize(request: Request, session: SessionDep) -> None:
     """Check the bearer token against the access policy for the matched route (public routes pass)."""
     route = request.scope.get("route")
     name = getattr(route, "name", None)
@@ -93,6 +93,12 @@ async def authorize(request: Request) -> None:
         raise Unauthenticated(
             f"The access token is not valid: {exc}.", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
         ) from exc
+    if clients.is_disabled(session, caller.client_id):
+        log.warning("access refused", extra={"route": name, "client_id": caller.client_id, "reason": "disabled"})
+        raise Unauthenticated(
+            f"Client {caller.client_id} was disabled; its tokens are no longer accepted.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     refusal = policy.decide(str(name), caller.role, caller.scopes)
     if refusal is not None:
         log.warning("access refused", extra={"route": name, "client_id": caller.client_id, "reason": refusal})

@@ -68,9 +68,13 @@ def problem_document(status: int, problems: list[Problem]) -> dict[str, Any]:
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
         "status": status,
-        "detail": " ".join(p.diagnostics.rstrip(".") + "." for p in problems),
+        "detail": " ".join(_sentence(p.diagnostics) for p in problems),
         "problems": [{"code": p.code, "detail": p.diagnostics, "where": p.expression} for p in problems],
     }
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:].rstrip(".") + "."
 
 
 def _is_fhir(request: Request) -> bool:

@@ -14,9 +14,10 @@ import orjson
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import Response
 
-from ..errors import Problem, ServiceError
+from ..errors import NotFound, Problem, ServiceError
 from ..fhir.capability import capability_statement
 from ..pas import claim_responses, inquiry, intake
+from .auth import token_url
 from .deps import ContextDep, FhirAccept, FhirBody, SessionDep, SettingsDep, fhir_base_url
 from .errors import FHIR_JSON, fhir_response
 
@@ -50,6 +51,7 @@ def metadata(request: Request, settings: SettingsDep) -> Response:
     """The CapabilityStatement: FHIR 4.0.1, the PAS operations, and the ClaimResponse read and searches."""
     statement = capability_statement(
         base_url=fhir_base_url(request, settings),
+        token_url=token_url(request),
         software_version=_software_version(),
         published=request.app.state.started,
     )
@@ -109,7 +111,7 @@ def read_claim_response(claim_response_id: str, request: Request, session: Sessi
         session, claim_response_id, submitter=context.submitter if context.organization else None
     )
     if current is None:
-        raise ServiceError(404, [Problem("not-found", f"ClaimResponse/{claim_response_id} is not known.")])
+        raise NotFound(f"ClaimResponse/{claim_response_id} is not known.")
     etag = f'W/"{current.version}"'
     headers = {"ETag": etag, "Last-Modified": current.last_updated.strftime("%a, %d %b %Y %H:%M:%S GMT")}
     if request.headers.get("if-none-match") == etag:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -74,6 +74,8 @@ def register(
         raise ClientError("invalid_request", f"role must be one of {', '.join(ROLES)}")
     if role == "provider" and not organization:
         raise ClientError("invalid_request", "a provider client needs its organisation identifier")
+    if role != "provider" and organization:
+        raise ClientError("invalid_request", f"only provider clients have an organisation; a {role} client has none")
     if role in ("nurse", "medical_director"):
         reviewer = session.get(Reviewer, reviewer_id or client_id)
         if reviewer is None or reviewer.role != role:
@@ -98,6 +100,21 @@ def register(
     session.add(client)
     session.flush()
     return client
+
+
+def disable(session: Session, client_id: str) -> bool:
+    """Stop a client: no new tokens, and its unexpired tokens are refused at their next request; False if unknown."""
+    client = session.get(Client, client_id)
+    if client is None:
+        return False
+    client.active = False
+    return True
+
+
+def is_disabled(session: Session, client_id: str) -> bool:
+    """Whether a registered client was disabled (tokens of clients never registered are the test suite's own)."""
+    active = session.scalar(select(Client.active).where(Client.id == client_id))
+    return active is False
 
 
 def _identity(client: Client) -> Identity:

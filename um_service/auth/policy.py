@@ -81,6 +81,7 @@ POLICY: dict[str, Rule] = {
     "outbox": Rule(ADMIN, "um/admin"),
     "list_clients": Rule(ADMIN, "um/admin"),
     "save_client": Rule(ADMIN, "um/admin"),
+    "update_client": Rule(ADMIN, "um/admin"),
 }
 
 

@@ -12,15 +12,12 @@ from sqlalchemy.orm import Session
 from ..db import repository
 from ..db.models import Case, CaseItem, ClaimResponseVersion
 from ..fhir.codes import ReviewAction
-from ..fhir.envelope import Limits
-from ..fhir.pas_request import PasRequest, read_submit_request
+from ..fhir.pas_request import PasRequest, view_stored_request
 from ..fhir.response import CaseView, ItemResult, claim_response
 
 _NOTED = frozenset(
     {ReviewAction.NOT_CERTIFIED, ReviewAction.PARTIAL, ReviewAction.MODIFIED, ReviewAction.CONTACT_PAYER}
 )
-# A stored request was accepted once; reading it back must not trip over limits tightened since.
-_STORED = Limits(max_json_depth=10_000, max_bundle_entries=10**9, max_claim_items=10**9)
 
 
 @dataclass(frozen=True)
@@ -113,7 +110,7 @@ def latest_request(session: Session, case: Case) -> PasRequest:
     assert case.latest_submission_id is not None
     submission = repository.get_submission(session, case.latest_submission_id)
     assert submission is not None
-    return read_submit_request(submission.request_body.encode(), limits=_STORED)
+    return view_stored_request(submission.request_body.encode())
 
 
 def current(session: Session, case_id: str) -> tuple[dict[str, Any], ClaimResponseVersion] | None:

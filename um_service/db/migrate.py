@@ -19,3 +19,22 @@ def alembic_config(url: str, migrations_dir: Path) -> Config:
 def upgrade(url: str, migrations_dir: Path, revision: str = "head") -> None:
     """Bring the database schema up to `revision`."""
     command.upgrade(alembic_config(url, migrations_dir), revision)
+
+
+def unready(url: str) -> str | None:
+    """Why the database at `url` cannot be used yet (missing, or never migrated), or None; creates nothing."""
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    on_disk = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+    if on_disk and not Path(str(parsed.database)).is_file():
+        return f"no database at {parsed.database}"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return "the database has no schema"
+    finally:
+        engine.dispose()
+    return None

@@ -9,7 +9,7 @@ from .codes import OPERATION_INQUIRE, OPERATION_SUBMIT
 FHIR_JSON = "application/fhir+json"
 
 
-def capability_statement(*, base_url: str, software_version: str, published: str) -> dict[str, Any]:
+def capability_statement(*, base_url: str, token_url: str, software_version: str, published: str) -> dict[str, Any]:
     """A CapabilityStatement for this instance."""
     return {
         "resourceType": "CapabilityStatement",
@@ -23,12 +23,34 @@ def capability_statement(*, base_url: str, software_version: str, published: str
             "url": base_url,
         },
         "fhirVersion": "4.0.1",
-        "format": [FHIR_JSON, "json"],
+        "format": [FHIR_JSON, "json", "application/json"],
         "rest": [
             {
                 "mode": "server",
                 "documentation": "Da Vinci PAS 2.2 payer endpoint. Requests are application/fhir+json; errors are "
                 "OperationOutcome resources. Business refusals are ClaimResponses with outcome 'error'.",
+                "security": {
+                    "cors": False,
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                    "code": "SMART-on-FHIR",
+                                }
+                            ]
+                        }
+                    ],
+                    "description": "Bearer tokens from OAuth 2.0 client credentials (SMART Backend Services: a "
+                    "private_key_jwt client assertion, or a client secret for portals). Discovery at "
+                    "/.well-known/smart-configuration.",
+                    "extension": [
+                        {
+                            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                            "extension": [{"url": "token", "valueUri": token_url}],
+                        }
+                    ],
+                },
                 "resource": [
                     {
                         "type": "Claim",
@@ -75,7 +97,12 @@ def capability_statement(*, base_url: str, software_version: str, published: str
                                 "documentation": "Only the chained form patient.identifier (patient or member id).",
                             },
                             {"name": "status", "type": "token"},
-                            {"name": "_count", "type": "number"},
+                            {"name": "_count", "type": "number", "documentation": "Page size, at most 100."},
+                            {
+                                "name": "_offset",
+                                "type": "number",
+                                "documentation": "How many matches to skip (the next link carries it).",
+                            },
                         ],
                     },
                 ],

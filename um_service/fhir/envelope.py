@@ -44,7 +44,7 @@ class Reading:
 def read_bundle(raw: bytes, *, limits: Limits, what: str) -> Reading:
     """Parse and check a PAS Bundle (`what` names it in messages); raise InvalidRequest if it is not a Bundle."""
     document = parse_json(raw, max_depth=limits.max_json_depth, max_string=limits.max_string_length)
-    document = _unwrap_parameters(document)
+    document = unwrap_parameters(document)
     if not isinstance(document, dict) or document.get("resourceType") != "Bundle":
         found = document.get("resourceType") if isinstance(document, dict) else type(document).__name__
         raise InvalidRequest(
@@ -67,7 +67,7 @@ def read_bundle(raw: bytes, *, limits: Limits, what: str) -> Reading:
     return reading
 
 
-def _unwrap_parameters(document: Any) -> Any:
+def unwrap_parameters(document: Any) -> Any:
     """Accept the operation's `resource` parameter wrapped in Parameters (PAS OperationDefinition input name)."""
     if isinstance(document, dict) and document.get("resourceType") == "Parameters":
         for parameter in as_list(document.get("parameter")):

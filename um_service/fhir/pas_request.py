@@ -1,13 +1,16 @@
 """The PAS request Bundle ($submit) read into a typed view, after the PAS profile rules of our own (digest 2, 3, 7).
 
-`read_submit_request(raw)` is the one entry point: it returns a `PasRequest` or raises `InvalidRequest` listing
-every problem at once. Nothing here touches the database.
+`read_submit_request(raw)` is the gate: it returns a `PasRequest` or raises `InvalidRequest` listing every problem at
+once. `view_stored_request(raw)` reads a request accepted earlier without checking it again. Nothing here touches the
+database.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from ..errors import Problem
 from .codes import (
@@ -21,7 +24,7 @@ from .codes import (
     SYSTEM_RELATED_CLAIM,
 )
 from .elements import as_dict, as_list, codes, codings, extension, extension_codes, identifier_pairs
-from .envelope import Limits, Reading, read_bundle
+from .envelope import Limits, Reading, read_bundle, unwrap_parameters
 from .parsing import canonical_hash, without
 from .parties import Parties, read_parties
 from .references import BundleIndex, Entry, iter_references
@@ -110,11 +113,30 @@ def read_submit_request(raw: bytes, *, limits: Limits) -> PasRequest:
         )
     reading.fail_if_problems()
     assert parties is not None
-    bundle = reading.bundle
+    return _request(raw, reading.bundle, reading.index, claim_entry, parties, prior)
+
+
+def view_stored_request(raw: bytes) -> PasRequest:
+    """A request accepted earlier, read back from the exact bytes stored, without checking it again: checks tightened
+    since then must not make a stored case unreadable (design: validate at the door, once)."""
+    bundle = unwrap_parameters(orjson.loads(raw))
+    index = BundleIndex.of(bundle)
+    claim_entry = index.entries[0]
+    where = "Bundle.entry[0].resource"
+    parties, _ = read_parties(index, claim_entry, where)
+    assert parties is not None, "a stored request's parties resolved when it was accepted"
+    prior, _ = _prior(index, claim_entry, where)
+    return _request(raw, bundle, index, claim_entry, parties, prior)
+
+
+def _request(
+    raw: bytes, bundle: dict[str, Any], index: BundleIndex, claim_entry: Entry, parties: Parties, prior: Entry | None
+) -> PasRequest:
+    claim = claim_entry.resource
     return PasRequest(
         raw=raw,
         bundle=bundle,
-        index=reading.index,
+        index=index,
         claim_entry=claim_entry,
         parties=parties,
         items=tuple(_items(claim)),

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.models import OutboxMessage, Subscription
-from ..errors import InvalidRequest, Problem, ServiceError
+from ..errors import Forbidden, InvalidRequest, NotFound, Problem
 from ..fhir import schema
 from ..fhir.elements import as_dict, as_list
 from ..fhir.outcome import dedupe
@@ -107,16 +107,7 @@ def create(
     """
     resource, organisations, headers = read(raw, max_depth=max_depth)
     if organization is not None and set(organisations) != {organization}:
-        raise ServiceError(
-            403,
-            [
-                Problem(
-                    "forbidden",
-                    f"This client may subscribe only for org-identifier={organization}.",
-                    "Subscription._criteria",
-                )
-            ],
-        )
+        raise Forbidden(f"This client may subscribe only for org-identifier={organization}.", "Subscription._criteria")
     subscription_id = str(uuid.uuid4())
     end = resource.get("end")
     row = Subscription(
@@ -172,7 +163,7 @@ def get(session: Session, subscription_id: str, *, owner: str | None = None) -> 
     """A subscription by id (only the owner's, when one is given), or a 404 that tells nothing more."""
     row = session.get(Subscription, subscription_id)
     if row is None or (owner is not None and row.owner != owner):
-        raise ServiceError(404, [Problem("not-found", f"Subscription/{subscription_id} is not known.")])
+        raise NotFound(f"Subscription/{subscription_id} is not known.")
     return row
 
 
