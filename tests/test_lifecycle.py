@@ -136,3 +136,40 @@ def test_schema_errors_do_not_hide_pas_errors(client: AuthClient) -> None:
     assert refused.status_code == 400
     where = {expression for issue in refused.json()["issue"] for expression in issue["expression"]}
     assert where == {"Bundle.entry[0].resource.identifier", "Bundle.entry[1].resource.gender"}
+
+
+def test_a_pended_answer_says_why_and_when_and_an_extension_publishes_the_new_due_time(client: AuthClient) -> None:
+    # The test clock stands at 2026-11-23 09:00 UTC; a standard request is due 7 calendar days later.
+    case_id = _pended_case(client)
+    answer = client.get(f"/fhir/ClaimResponse/{case_id}").json()
+    reference = answer["preAuthRef"]
+
+    assert answer["processNote"] == [
+        {
+            "number": 1,
+            "type": "display",
+            "text": "Chemotherapy drugs (HCPCS J9000-J9999) are reviewed by an oncology nurse against the regimen. "
+            "(oncology-chemotherapy-review) A decision is due by 2026-11-30 09:00 UTC.",
+        }
+    ]
+    assert answer["item"][0]["noteNumber"] == [1]
+    assert answer["disposition"] == (
+        f"Item 1 pended for review. A decision is due by 2026-11-30 09:00 UTC. {reference} is this request's "
+        "reference number, not an authorization."
+    )
+
+    client.post(f"/um/cases/{case_id}/take", headers=NURSE)
+    extended = client.post(f"/um/cases/{case_id}/extend", headers=NURSE, json={"reason": "awaiting records", "days": 3})
+    assert extended.status_code == 200
+    assert _version(client, case_id) == 'W/"2"'
+    assert "2026-12-03 09:00 UTC" in client.get(f"/fhir/ClaimResponse/{case_id}").json()["disposition"]
+
+
+def test_every_answer_has_a_disposition(client: AuthClient) -> None:
+    answer = submit(
+        client, request_bundle(identifier="LC-NA", items=[item(1, "99213"), item(2, "J9271", system=CHEMO)])
+    )
+    claim_response = answer.json()["entry"][0]["resource"]
+
+    assert review_codes(answer.json()) == {1: "NA", 2: "A4"}
+    assert claim_response["disposition"].startswith("Item 1 needs no authorization; item 2 pended for review.")

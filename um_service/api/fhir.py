@@ -3,12 +3,9 @@ reads its input, runs one domain function inside one transaction, and renders th
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -16,6 +13,7 @@ from fastapi.responses import Response
 
 from ..errors import NotFound, Problem, ServiceError
 from ..fhir.capability import capability_statement
+from ..fhir.search import searchset
 from ..pas import claim_responses, inquiry, intake
 from .auth import token_url
 from .deps import ContextDep, FhirAccept, FhirBody, SessionDep, SettingsDep, fhir_base_url
@@ -171,32 +169,14 @@ def search_claim_responses(
         offset=offset,
         submitter=context.submitter if context.organization else None,
     )
-    base = fhir_base_url(request, settings)
-    self_link = f"{base}/ClaimResponse" + (f"?{request.url.query}" if request.url.query else "")
-    bundle: dict[str, Any] = {
-        "resourceType": "Bundle",
-        "id": str(uuid.uuid4()),
-        "type": "searchset",
-        "total": total,
-        "link": [{"relation": "self", "url": self_link}],
-        "entry": [
-            {
-                "fullUrl": f"{base}/ClaimResponse/{c.resource['id']}",
-                "resource": c.resource,
-                "search": {"mode": "match"},
-            }
-            for c in found
-        ],
-    }
-    if offset + count < total:
-        params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("_offset", "_count")]
-        params += [("_count", str(count)), ("_offset", str(offset + count))]
-        query = urlencode(params)
-        bundle["link"].append({"relation": "next", "url": f"{base}/ClaimResponse?{query}"})
-    if not bundle["entry"]:
-        del bundle["entry"]
-    fingerprint = ",".join(f"{c.resource['id']}:{c.version}" for c in found) + f"|{total}"
-    etag = f'W/"{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}"'
+    bundle, etag = searchset(
+        [(c.resource, c.version) for c in found],
+        total=total,
+        base_url=fhir_base_url(request, settings),
+        query=request.query_params.multi_items(),
+        count=count,
+        offset=offset,
+    )
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})
     return fhir_response(200, bundle, {"ETag": etag})

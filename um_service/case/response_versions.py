@@ -34,7 +34,7 @@ def item_results(items: list[CaseItem]) -> list[ItemResult]:
     for item in items:
         action = ReviewAction(item.review_action)
         documents = tuple(orjson.loads(item.documents or "[]"))
-        note = item.reason if action in _NOTED or (documents and action is ReviewAction.PENDED) else None
+        note = item.reason if action in _NOTED or action is ReviewAction.PENDED else None
         period = (item.authorized_start, item.authorized_end)
         results.append(
             ItemResult(
@@ -72,6 +72,7 @@ def publish(
         created=now,
         request=request,
         items=item_results(items),
+        due=case.due_at,
     )
     resource = claim_response(view, payer_system=payer_system)
     session.add(
@@ -99,7 +100,9 @@ def publish_if_changed(
     current = repository.current_claim_response(session, case.id)
     if current is not None:
         stored = orjson.loads(current.claim_response)
-        view = CaseView(case.id, current.version, case.preauth_ref, current.created_at, request, item_results(items))
+        view = CaseView(
+            case.id, current.version, case.preauth_ref, current.created_at, request, item_results(items), case.due_at
+        )
         if claim_response(view, payer_system=payer_system) == stored:
             return stored, False
     return publish(session, case=case, request=request, items=items, now=now, payer_system=payer_system).resource, True

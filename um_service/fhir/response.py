@@ -10,7 +10,7 @@ import copy
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .codes import (
@@ -71,6 +71,8 @@ class CaseView:
     created: datetime
     request: PasRequest
     items: Sequence[ItemResult]
+    # When the decision on pended items is due (stated in their notes and the disposition).
+    due: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ def claim_response(view: CaseView, *, payer_system: str) -> dict[str, Any]:
         "requestor": {"reference": request.index.full_url_of(request.parties.provider)},
         "request": _claim_reference(claim),
         "outcome": outcome_of(view.items),
+        "disposition": disposition(view.items, preauth_ref=view.preauth_ref, due=view.due),
         "preAuthRef": view.preauth_ref,
         "item": [_item(result, view.preauth_ref) for result in sorted(view.items, key=lambda r: r.sequence)],
     }
@@ -132,7 +135,9 @@ def claim_response(view: CaseView, *, payer_system: str) -> dict[str, Any]:
         resource["extension"] = [
             {"url": EXT_CLAIM_RESPONSE_REVIEWER, "extension": [{"url": "wasHumanReviewedFlag", "valueBoolean": True}]}
         ]
-    notes = [{"number": r.sequence, "type": "display", "text": r.note} for r in view.items if r.note]
+    notes = [
+        {"number": r.sequence, "type": "display", "text": _note(r, view.due)} for r in view.items if _note(r, view.due)
+    ]
     if notes:
         resource["processNote"] = notes
     requests = [_documentation_request(r, resource["patient"]) for r in view.items if r.documents]
@@ -141,6 +146,48 @@ def claim_response(view: CaseView, *, payer_system: str) -> dict[str, Any]:
         resource["contained"] = requests
         resource["communicationRequest"] = [{"reference": f"#{r['id']}"} for r in requests]
     return resource
+
+
+_PHRASES = {
+    ReviewAction.CERTIFIED: "approved",
+    ReviewAction.MODIFIED: "approved with changes",
+    ReviewAction.PARTIAL: "partly approved",
+    ReviewAction.NOT_CERTIFIED: "denied",
+    ReviewAction.PENDED: "pended for review",
+    ReviewAction.NO_ACTION_REQUIRED: "needs no authorization",
+    ReviewAction.CANCELLED: "cancelled",
+    ReviewAction.CONTACT_PAYER: "needs a call to the payer",
+}
+
+
+def _due(due: datetime) -> str:
+    return due.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _note(result: ItemResult, due: datetime | None) -> str | None:
+    """An item's note; a pended item always says why it pends and when its decision is due."""
+    if result.action is not ReviewAction.PENDED:
+        return result.note
+    why = result.note or "A clinician reviews this service."
+    return f"{why} A decision is due by {_due(due)}." if due is not None else why
+
+
+def disposition(items: Sequence[ItemResult], *, preauth_ref: str, due: datetime | None) -> str:
+    """What the answer says, in a sentence a provider's staff can read out: each item's result, and for pended
+    items when the decision is due and that the reference number is not an authorization."""
+    groups: dict[str, list[int]] = {}
+    for result in sorted(items, key=lambda r: r.sequence):
+        groups.setdefault(_PHRASES.get(result.action, result.action.display.lower()), []).append(result.sequence)
+    parts = [
+        ("item " if len(sequences) == 1 else "items ") + ", ".join(map(str, sequences)) + f" {phrase}"
+        for phrase, sequences in groups.items()
+    ]
+    text = "; ".join(parts).capitalize() + "."
+    if any(r.action is ReviewAction.PENDED for r in items):
+        if due is not None:
+            text += f" A decision is due by {_due(due)}."
+        text += f" {preauth_ref} is this request's reference number, not an authorization."
+    return text
 
 
 def _documentation_request(result: ItemResult, patient: dict[str, Any]) -> dict[str, Any]:
@@ -406,6 +453,14 @@ def _closure(index: BundleIndex, roots: list[Entry]) -> list[tuple[str, dict[str
 
 def _instant(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+def inquiry_parameters(bundles: list[dict[str, Any]]) -> dict[str, Any]:
+    """The $inquire answer: Parameters with one `return` PAS Inquiry Response Bundle per matching request."""
+    parameters: dict[str, Any] = {"resourceType": "Parameters"}
+    if bundles:
+        parameters["parameter"] = [{"name": "return", "resource": bundle} for bundle in bundles]
+    return parameters
 
 
 def review_code_of(item: dict[str, Any]) -> str | None:

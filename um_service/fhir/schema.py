@@ -48,11 +48,6 @@ def warm_up() -> None:
     _schema()
 
 
-def resource_types() -> frozenset[str]:
-    """Every FHIR R4 resource type name."""
-    return _schema()[1]
-
-
 def check_bundle(bundle: dict[str, Any]) -> list[Problem]:
     """Every structural problem of a Bundle and of each entry's resource, each with its FHIRPath."""
     validator, types = _schema()

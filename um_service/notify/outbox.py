@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import OutboxMessage, Subscription
 from ..db.session import Database
+from ..fhir.subscription import notification_bundle
 from . import subscriptions
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,8 @@ def announce(
     for row in subscriptions.matching(session, organisation_ids, now=now):
         row.events += 1
         row.updated_at = now
-        body = subscriptions.notification_bundle(
-            row, event_number=row.events, response_bundle=response_bundle, base_url=base_url, now=now
+        body = notification_bundle(
+            row.id, event_number=row.events, response_bundle=response_bundle, base_url=base_url, now=now
         )
         subscriptions.enqueue(
             session,

@@ -16,7 +16,7 @@ from ..case import response_versions
 from ..context import RequestContext
 from ..db import repository
 from ..fhir.inquiry_request import read_inquiry_request
-from ..fhir.response import inquiry_response_bundle
+from ..fhir.response import inquiry_parameters, inquiry_response_bundle
 
 
 def inquire(session: Session, *, raw: bytes, context: RequestContext) -> dict[str, Any]:
@@ -49,8 +49,5 @@ def inquire(session: Session, *, raw: bytes, context: RequestContext) -> dict[st
             base_url=context.base_url,
             now=context.now,
         )
-        returns.append({"name": "return", "resource": bundle})
-    parameters: dict[str, Any] = {"resourceType": "Parameters"}
-    if returns:
-        parameters["parameter"] = returns
-    return parameters
+        returns.append(bundle)
+    return inquiry_parameters(returns)
