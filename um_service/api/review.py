@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from ..case import details
+from ..case.status import CaseStatus
 from ..db.models import AuditEvent, Case, Reviewer
 from ..errors import NotFound
 from ..review import actions, routing
@@ -116,7 +116,7 @@ def work_list(
     session: SessionDep,
     context: ContextDep,
     queue: str | None = None,
-    status: str | None = None,
+    status: CaseStatus | None = None,
     assignee: str | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -258,8 +258,6 @@ def history(case: CaseDep, session: SessionDep) -> list[HistoryEntry]:
     """The case's audit trail, oldest first."""
     rows = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id))
     return [
-        HistoryEntry(
-            at=r.at, actor=r.actor, role=r.role, action=r.action, reason=r.reason, detail=orjson.loads(r.detail)
-        )
+        HistoryEntry(at=r.at, actor=r.actor, role=r.role, action=r.action, reason=r.reason, detail=r.detail)
         for r in rows
     ]

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy.orm import Session
 
 from ..db.models import AuditEvent
@@ -37,6 +36,6 @@ def record(
             role=role,
             action=action,
             reason=reason,
-            detail=orjson.dumps(detail or {}, option=orjson.OPT_NON_STR_KEYS).decode(),
+            detail=detail or {},
         )
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from sqlalchemy.orm import Session
 
 from ..db import repository
@@ -23,7 +22,7 @@ def details(session: Session, case_id: str) -> dict[str, Any] | None:
                 "service": {"system": item.product_system, "code": item.product_code},
                 "review_action": item.review_action,
                 "queue": item.queue,
-                "skills": orjson.loads(item.skills or "[]"),
+                "skills": item.skills,
                 "review_priority": item.review_priority,
                 "reason": item.reason,
                 "reason_code": item.reason_code,
@@ -31,11 +30,11 @@ def details(session: Session, case_id: str) -> dict[str, Any] | None:
                 "decided_by": item.decided_by,
                 "rule_id": item.rule_id,
                 "ruleset_version": item.ruleset_version,
-                "documents_requested": orjson.loads(item.documents or "[]"),
+                "documents_requested": item.documents,
                 "authorized_period": (
                     {"start": item.authorized_start, "end": item.authorized_end} if item.authorized_start else None
                 ),
-                "trace": orjson.loads(item.trace or "[]"),
+                "trace": item.trace,
                 "updated_at": item.updated_at,
             }
         )
@@ -49,7 +48,7 @@ def details(session: Session, case_id: str) -> dict[str, Any] | None:
         "updated_at": case.updated_at,
         "claim_response_version": case.response_version,
         "queue": case.queue,
-        "required_skills": orjson.loads(case.required_skills or "[]"),
+        "required_skills": case.required_skills,
         "review_priority": case.review_priority,
         "assignee": case.assignee,
         "near_breach": case.near_breach,

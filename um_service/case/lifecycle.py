@@ -194,7 +194,7 @@ def derive(change: Change) -> CaseStatus:
 
 def awaits_documents(item: CaseItem) -> bool:
     """A pended item waiting for documents someone asked for."""
-    return item.review_action == ReviewAction.PENDED and item.documents not in (None, "", "[]")
+    return item.review_action == ReviewAction.PENDED and bool(item.documents)
 
 
 def finish(
@@ -211,7 +211,7 @@ def finish(
     `then` runs once the state is set (routing a pended or escalated case) and adds a sentence to the reason."""
     case = change.case
     status = change.rule.to if change.rule.to is not None else derive(change)
-    case.status = status.value
+    case.status = status
     case.updated_at = context.now
     if status in (S.APPROVED, S.NOT_REQUIRED, S.DECIDED) and case.decided_at is None:
         case.decided_at = context.now

@@ -28,7 +28,7 @@ def new_item(case_id: str, requested: RequestedItem, outcome: ItemOutcome | None
         product_system=system,
         product_code=code,
         content_hash=requested.content_hash,
-        element=orjson.dumps(requested.element).decode(),
+        element=requested.element,
     )
     if outcome is None:
         cancel_item(item, context)
@@ -39,26 +39,26 @@ def new_item(case_id: str, requested: RequestedItem, outcome: ItemOutcome | None
 
 def apply_outcome(item: CaseItem, outcome: ItemOutcome, context: RequestContext) -> None:
     """Record automation's outcome, its rule, rule-set version and trace on an item."""
-    item.review_action = outcome.action.value
+    item.review_action = outcome.action
     item.queue = outcome.queue
-    item.skills = orjson.dumps(list(outcome.skills)).decode()
+    item.skills = list(outcome.skills)
     item.review_priority = outcome.review_priority
     item.reason = outcome.reason
     item.decided_by = "automation" if outcome.action.is_final else None
     item.rule_id = outcome.rule_id
     item.ruleset_version = context.rules.version
-    item.trace = orjson.dumps(list(outcome.trace)).decode()
-    item.documents = orjson.dumps([d.model_dump() for d in outcome.documents]).decode()
+    item.trace = list(outcome.trace)
+    item.documents = [d.model_dump() for d in outcome.documents]
     item.authorized_start, item.authorized_end = outcome.authorized_period or (None, None)
     item.updated_at = context.now
 
 
 def cancel_item(item: CaseItem, context: RequestContext) -> None:
     """Mark an item cancelled by the provider."""
-    item.review_action = ReviewAction.CANCELLED.value
+    item.review_action = ReviewAction.CANCELLED
     item.reason = CANCELLED_BY_PROVIDER
     item.decided_by = None
-    item.documents = "[]"
+    item.documents = []
     item.updated_at = context.now
 
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy.orm import Session
 
 from ..db import repository
@@ -33,14 +32,14 @@ def item_results(items: list[CaseItem]) -> list[ItemResult]:
     results = []
     for item in items:
         action = ReviewAction(item.review_action)
-        documents = tuple(orjson.loads(item.documents or "[]"))
+        documents = tuple(item.documents)
         note = item.reason if action in _NOTED or action is ReviewAction.PENDED else None
         period = (item.authorized_start, item.authorized_end)
         results.append(
             ItemResult(
                 sequence=item.sequence,
                 action=action,
-                element=orjson.loads(item.element),
+                element=item.element,
                 authorized_period=period if period[0] and period[1] else None,  # type: ignore[arg-type]
                 decided_on=item.updated_at.date().isoformat() if action.is_final else None,
                 note=note,
@@ -80,7 +79,7 @@ def publish(
             case_id=case.id,
             version=case.response_version,
             created_at=now,
-            claim_response=orjson.dumps(resource).decode(),
+            claim_response=resource,
         )
     )
     return Published(view, resource)
@@ -99,7 +98,7 @@ def publish_if_changed(
     version does not (its version, time stamps aside); returns it and whether it was published."""
     current = repository.current_claim_response(session, case.id)
     if current is not None:
-        stored = orjson.loads(current.claim_response)
+        stored = current.claim_response
         view = CaseView(
             case.id, current.version, case.preauth_ref, current.created_at, request, item_results(items), case.due_at
         )
@@ -121,4 +120,4 @@ def current(session: Session, case_id: str) -> tuple[dict[str, Any], ClaimRespon
     row = repository.current_claim_response(session, case_id)
     if row is None:
         return None
-    return orjson.loads(row.claim_response), row
+    return row.claim_response, row

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import (
     Boolean,
     DateTime,
@@ -20,6 +22,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from ..case.status import CaseStatus, Priority
+from ..fhir.codes import ReviewAction
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -58,6 +63,41 @@ class UTCDateTime(TypeDecorator[datetime]):
 Timestamp = UTCDateTime()
 
 
+class JsonText(TypeDecorator[Any]):
+    """A JSON value (list or object) kept as text on every backend; callers read and write Python values."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else orjson.loads(value)
+
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+class EnumText(TypeDecorator[E]):
+    """A StrEnum kept as its value (a plain string column, no database enum type to migrate)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_type: type[E], length: int):
+        super().__init__(length)
+        self.enum_type = enum_type
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_type(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum_type(value)
+
+
 class Case(Base):
     """One prior-authorization request (a PAS Claim and its updates); its items carry the decisions."""
 
@@ -67,8 +107,8 @@ class Case(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     submitter: Mapped[str] = mapped_column(String(200), index=True)
     preauth_ref: Mapped[str] = mapped_column(String(40), unique=True)
-    status: Mapped[str] = mapped_column(String(30), index=True)
-    priority: Mapped[str] = mapped_column(String(20))
+    status: Mapped[CaseStatus] = mapped_column(EnumText(CaseStatus, 30), index=True)
+    priority: Mapped[Priority] = mapped_column(EnumText(Priority, 20))
     received_at: Mapped[datetime] = mapped_column(Timestamp)
     due_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
@@ -77,7 +117,7 @@ class Case(Base):
     line_of_business: Mapped[str | None] = mapped_column(String(100))
     member_state: Mapped[str | None] = mapped_column(String(10))
     queue: Mapped[str | None] = mapped_column(String(100), index=True)
-    required_skills: Mapped[str] = mapped_column(Text, default="[]")
+    required_skills: Mapped[list[str]] = mapped_column(JsonText, default=list)
     review_priority: Mapped[str] = mapped_column(String(20), default="routine")
     assignee: Mapped[str | None] = mapped_column(ForeignKey("reviewers.id"), index=True)
     assigned_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -143,20 +183,20 @@ class CaseItem(Base):
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
-    review_action: Mapped[str] = mapped_column(String(4))
+    review_action: Mapped[ReviewAction] = mapped_column(EnumText(ReviewAction, 4))
     product_system: Mapped[str] = mapped_column(String(500))
     product_code: Mapped[str] = mapped_column(String(100), index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
-    element: Mapped[str] = mapped_column(Text)
+    element: Mapped[dict[str, Any]] = mapped_column(JsonText)
     queue: Mapped[str | None] = mapped_column(String(100))
-    skills: Mapped[str] = mapped_column(Text, default="[]")
+    skills: Mapped[list[str]] = mapped_column(JsonText, default=list)
     review_priority: Mapped[str] = mapped_column(String(20), default="routine")
     decided_by: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
     rule_id: Mapped[str | None] = mapped_column(String(200))
     ruleset_version: Mapped[str | None] = mapped_column(String(64))
-    trace: Mapped[str] = mapped_column(Text, default="[]")
-    documents: Mapped[str] = mapped_column(Text, default="[]")
+    trace: Mapped[list[dict[str, Any]]] = mapped_column(JsonText, default=list)
+    documents: Mapped[list[dict[str, str]]] = mapped_column(JsonText, default=list)
     authorized_start: Mapped[str | None] = mapped_column(String(10))
     authorized_end: Mapped[str | None] = mapped_column(String(10))
     authorized_quantity: Mapped[float | None] = mapped_column(Float)
@@ -172,7 +212,7 @@ class ClaimResponseVersion(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
-    claim_response: Mapped[str] = mapped_column(Text)
+    claim_response: Mapped[dict[str, Any]] = mapped_column(JsonText)
 
 
 class Refusal(Base):
@@ -202,7 +242,7 @@ class AuditEvent(Base):
     role: Mapped[str] = mapped_column(String(40))
     action: Mapped[str] = mapped_column(String(60))
     reason: Mapped[str] = mapped_column(Text)
-    detail: Mapped[str] = mapped_column(Text, default="{}")
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonText, default=dict)
 
 
 class RuleSetVersion(Base):
@@ -212,7 +252,7 @@ class RuleSetVersion(Base):
 
     version: Mapped[str] = mapped_column(String(64), primary_key=True)
     first_loaded_at: Mapped[datetime] = mapped_column(Timestamp)
-    files: Mapped[str] = mapped_column(Text)
+    files: Mapped[dict[str, str]] = mapped_column(JsonText)
 
 
 class Reviewer(Base):
@@ -223,8 +263,8 @@ class Reviewer(Base):
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(30))
-    skills: Mapped[str] = mapped_column(Text, default="[]")
-    licensed_states: Mapped[str] = mapped_column(Text, default="[]")
+    skills: Mapped[list[str]] = mapped_column(JsonText, default=list)
+    licensed_states: Mapped[list[str]] = mapped_column(JsonText, default=list)
     capacity: Mapped[int] = mapped_column(Integer, default=10)
     available: Mapped[bool] = mapped_column(Boolean, default=True)
     npi: Mapped[str | None] = mapped_column(String(20))
@@ -237,7 +277,7 @@ class WorkQueue(Base):
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    skills: Mapped[str] = mapped_column(Text, default="[]")
+    skills: Mapped[list[str]] = mapped_column(JsonText, default=list)
 
 
 class Subscription(Base):
@@ -249,10 +289,10 @@ class Subscription(Base):
     status: Mapped[str] = mapped_column(String(20))
     owner: Mapped[str] = mapped_column(String(200))
     endpoint: Mapped[str] = mapped_column(String(2000))
-    headers: Mapped[str] = mapped_column(Text, default="[]")
-    org_identifiers: Mapped[str] = mapped_column(Text, default="[]")
+    headers: Mapped[list[str]] = mapped_column(JsonText, default=list)
+    org_identifiers: Mapped[list[str]] = mapped_column(JsonText, default=list)
     end_at: Mapped[datetime | None] = mapped_column(Timestamp)
-    resource: Mapped[str] = mapped_column(Text)
+    resource: Mapped[dict[str, Any]] = mapped_column(JsonText)
     events: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
@@ -331,7 +371,7 @@ class Appeal(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    sequences: Mapped[str] = mapped_column(Text)
+    sequences: Mapped[list[int]] = mapped_column(JsonText)
     reason: Mapped[str] = mapped_column(Text)
     filed_at: Mapped[datetime] = mapped_column(Timestamp)
     filed_by: Mapped[str] = mapped_column(String(200))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import orjson
 from sqlalchemy.orm import Session
 
 from ..decision import RuleSet, load_files
@@ -14,11 +13,7 @@ from .models import ActiveRuleSet, RuleSetVersion
 def remember(session: Session, rule_set: RuleSet, *, now: dt.datetime) -> None:
     """Keep the files of this rule-set version, once."""
     if session.get(RuleSetVersion, rule_set.version) is None:
-        session.add(
-            RuleSetVersion(
-                version=rule_set.version, first_loaded_at=now, files=orjson.dumps(dict(rule_set.files)).decode()
-            )
-        )
+        session.add(RuleSetVersion(version=rule_set.version, first_loaded_at=now, files=dict(rule_set.files)))
         session.flush()
 
 
@@ -45,4 +40,4 @@ def stored(session: Session, version: str) -> RuleSet | None:
     row = session.get(RuleSetVersion, version)
     if row is None:
         return None
-    return load_files(orjson.loads(row.files))
+    return load_files(row.files)

@@ -121,7 +121,7 @@ def _claim(database: Database, *, now: dt.datetime, policy: DeliveryPolicy) -> l
                 continue
             row.locked_until = lease
             headers = {}
-            for header in orjson.loads(subscription.headers):
+            for header in subscription.headers:
                 name, _, value = header.partition(":")
                 headers[name.strip()] = value.strip()
             claimed.append(

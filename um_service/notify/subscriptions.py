@@ -40,10 +40,10 @@ def create(
         status="requested",
         owner=owner,
         endpoint=resource["channel"]["endpoint"],
-        headers=orjson.dumps(headers).decode(),
-        org_identifiers=orjson.dumps(organisations).decode(),
+        headers=headers,
+        org_identifiers=organisations,
         end_at=dt.datetime.fromisoformat(end.replace("Z", "+00:00")) if isinstance(end, str) and "T" in end else None,
-        resource=orjson.dumps(resource).decode(),
+        resource=resource,
         events=0,
         created_at=now,
         updated_at=now,
@@ -76,7 +76,7 @@ def enqueue(session: Session, message: OutboxMessage) -> None:
 
 def as_resource(row: Subscription) -> dict[str, Any]:
     """The Subscription resource with our id and its current status."""
-    return subscription_resource(orjson.loads(row.resource), subscription_id=row.id, status=row.status, error=row.error)
+    return subscription_resource(row.resource, subscription_id=row.id, status=row.status, error=row.error)
 
 
 def get(session: Session, subscription_id: str, *, owner: str | None = None) -> Subscription:
@@ -93,7 +93,5 @@ def matching(session: Session, organisation_ids: set[str], *, now: dt.datetime) 
         select(Subscription).where(Subscription.status == "active").order_by(Subscription.id).with_for_update()
     )
     return [
-        row
-        for row in rows
-        if set(orjson.loads(row.org_identifiers)) & organisation_ids and (row.end_at is None or row.end_at > now)
+        row for row in rows if set(row.org_identifiers) & organisation_ids and (row.end_at is None or row.end_at > now)
     ]

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -35,7 +34,7 @@ def read(session: Session, claim_response_id: str, *, submitter: str | None = No
     row = repository.current_claim_response(session, claim_response_id)
     if row is None:
         return None
-    return Current(orjson.loads(row.claim_response), row.version, row.created_at)
+    return Current(row.claim_response, row.version, row.created_at)
 
 
 def parse_token(text: str) -> Token:

@@ -7,7 +7,6 @@ so an update based on a version we never received, or on an older one, is refuse
 
 from __future__ import annotations
 
-import orjson
 from sqlalchemy.orm import Session
 
 from .. import decision
@@ -83,7 +82,7 @@ def apply(session: Session, *, request: PasRequest, context: RequestContext) -> 
         )
     changes = _apply_items(session, case, request, change.items, context)
     if request.expedited and case.priority != Priority.EXPEDITED:
-        case.priority = Priority.EXPEDITED.value
+        case.priority = Priority.EXPEDITED
         expedited_due = clocks.due_for(context.now, Priority.EXPEDITED, case.line_of_business, context.due_overrides)
         case.due_at = min(case.due_at, expedited_due)
     record_keys(session, case=case, request=request, submitter=context.submitter)
@@ -169,9 +168,9 @@ def _apply_items(
             and row.content_hash == requested.content_hash
         ):
             # A reviewer asked for these documents: they go to the reviewer, not back through automation.
-            wanted = {d["loinc"] for d in orjson.loads(row.documents)}
+            wanted = {d["loinc"] for d in row.documents}
             if wanted <= present:
-                row.documents = "[]"
+                row.documents = []
                 row.updated_at = context.now
                 changes.append((requested.sequence, "documents received"))
             continue
@@ -197,7 +196,7 @@ def _apply_items(
             else:
                 what = "decided again with the documents sent"
             row.content_hash = requested.content_hash
-            row.element = orjson.dumps(requested.element).decode()
+            row.element = requested.element
             apply_outcome(row, outcome, context)
             changes.append((requested.sequence, what))
     return changes

@@ -27,7 +27,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -97,14 +96,13 @@ def _determinations(session: Session, *, start: dt.datetime, end: dt.datetime, e
         statement = statement.where(Case.line_of_business == entity)
     found = []
     current, done, extended = None, False, False
-    for case_id, at, action, detail_text, priority, received in session.execute(statement):
+    for case_id, at, action, detail, priority, received in session.execute(statement):
         if case_id != current:
             current, done, extended = case_id, False, False
         if done:
             continue
         if action == "extended":
             extended = True
-        detail = orjson.loads(detail_text)
         status = detail.get("status")
         if status in FINAL:
             done = True

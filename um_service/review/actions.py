@@ -10,7 +10,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy.orm import Session
 
 from ..case import lifecycle
@@ -92,7 +91,7 @@ def approve(
 
 
 def _approve_item(item: CaseItem, approval: ItemApproval, actor: Actor, note: str, context: RequestContext) -> str:
-    element = orjson.loads(item.element)
+    element = item.element
     requested = as_dict(element.get("quantity")).get("value")
     if approval.quantity is not None and isinstance(requested, (int, float)) and approval.quantity > requested:
         raise Unprocessable(
@@ -102,13 +101,13 @@ def _approve_item(item: CaseItem, approval: ItemApproval, actor: Actor, note: st
     modified = (approval.quantity is not None and approval.quantity != requested) or (
         approval.start is not None and (approval.start, approval.end or end) != (start, end)
     )
-    item.review_action = (ReviewAction.MODIFIED if modified else ReviewAction.CERTIFIED).value
+    item.review_action = ReviewAction.MODIFIED if modified else ReviewAction.CERTIFIED
     item.authorized_quantity = approval.quantity if approval.quantity is not None else requested
     item.authorized_start = approval.start or start
     item.authorized_end = approval.end or end
     item.decided_by = actor.id
     item.reason = note or None
-    item.documents = "[]"
+    item.documents = []
     item.updated_at = context.now
     return item.review_action
 
@@ -135,11 +134,9 @@ def request_info(
     if not documents:
         raise Unprocessable("name the documents to request")
     change = lifecycle.begin(session, case=case, action=Action.REQUEST_INFO, actor=actor)
-    wanted = orjson.dumps(
-        [{"loinc": d.loinc, "description": d.description, "report_type": d.report_type} for d in documents]
-    ).decode()
+    wanted = [{"loinc": d.loinc, "description": d.description, "report_type": d.report_type} for d in documents]
     for item in _pended(change, sequences):
-        item.documents = wanted
+        item.documents = list(wanted)
         item.reason = note or f"Documents requested by {actor.id}."
         item.updated_at = context.now
     change.detail.update({"items": sequences, "documents": [d.loinc for d in documents]})
@@ -180,11 +177,11 @@ def deny(
         raise Unprocessable("a denial needs both a reason code and plain-language text")
     change = lifecycle.begin(session, case=case, action=Action.DENY, actor=actor)
     for item in _pended(change, sequences):
-        item.review_action = ReviewAction.NOT_CERTIFIED.value
+        item.review_action = ReviewAction.NOT_CERTIFIED
         item.reason_code = reason_code
         item.reason = reason_text
         item.decided_by = actor.id
-        item.documents = "[]"
+        item.documents = []
         item.updated_at = context.now
     change.detail.update({"items": sequences, "reason_code": reason_code})
     reason = f"Items {', '.join(map(str, sequences))} denied ({reason_code}): {reason_text}"

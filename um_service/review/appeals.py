@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-import orjson
 from sqlalchemy.orm import Session
 
 from ..case import lifecycle
@@ -32,7 +31,7 @@ def file_appeal(
     appeal = Appeal(
         id=str(uuid.uuid4()),
         case_id=case.id,
-        sequences=orjson.dumps(sequences).decode(),
+        sequences=list(sequences),
         reason=reason,
         filed_at=context.now,
         filed_by=actor.id,
@@ -65,9 +64,7 @@ def decide_appeal(
     if not approved:
         lifecycle.finish(session, change, reason=f"Denial upheld on appeal. {note}".strip(), context=context)
         return appeal
-    still_denied = [
-        seq for seq in orjson.loads(appeal.sequences) if change.items[seq].review_action == ReviewAction.NOT_CERTIFIED
-    ]
+    still_denied = [seq for seq in appeal.sequences if change.items[seq].review_action == ReviewAction.NOT_CERTIFIED]
     overturn(change, [ItemApproval(seq) for seq in still_denied], actor, note, context)
     lifecycle.finish(session, change, reason=f"Approved on appeal. {note}".strip(), context=context)
     return appeal

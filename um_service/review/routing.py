@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -30,9 +29,9 @@ MD_QUEUE = "medical-director-review"
 _BATCH = 25
 
 
-def skills_of(text: str | None) -> set[str]:
-    """A JSON list column as a set."""
-    return set(orjson.loads(text or "[]"))
+def skills_of(values: list[str] | None) -> set[str]:
+    """A list column (skills, states) as a set."""
+    return set(values or [])
 
 
 def open_count(session: Session, reviewer_id: str) -> int:
@@ -71,7 +70,7 @@ def place(session: Session, case: Case, items: Iterable[CaseItem]) -> None:
         queue = session.get(WorkQueue, lead.queue)
         if queue is not None:
             skills |= skills_of(queue.skills)
-    case.required_skills = orjson.dumps(sorted(skills)).decode()
+    case.required_skills = sorted(skills)
     if urgent or case.near_breach:
         case.review_priority = "urgent"
 
@@ -115,7 +114,7 @@ def next_case(session: Session, reviewer: Reviewer) -> Case | None:
     eligible = (
         Case.status == waiting.value,
         or_(Case.assignee.is_(None), Case.assignee == reviewer.id),
-        or_(Case.queue.in_(queues), Case.queue.is_(None), Case.required_skills == "[]"),
+        or_(Case.queue.in_(queues), Case.queue.is_(None), Case.required_skills == []),
     )
     offset = 0
     while True:
@@ -142,7 +141,7 @@ class WorkListFilter:
     """What a work list shows."""
 
     queue: str | None = None
-    status: str | None = None
+    status: CaseStatus | None = None
     assignee: str | None = None
     overdue: bool | None = None
     limit: int = 100

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -53,8 +52,8 @@ def save_reviewer(session: Session, spec: ReviewerSpec) -> Reviewer:
     reviewer = session.get(Reviewer, spec.id) or Reviewer(id=spec.id)
     reviewer.name = spec.name
     reviewer.role = spec.role
-    reviewer.skills = orjson.dumps(sorted(set(spec.skills))).decode()
-    reviewer.licensed_states = orjson.dumps(sorted(set(spec.licensed_states))).decode()
+    reviewer.skills = sorted(set(spec.skills))
+    reviewer.licensed_states = sorted(set(spec.licensed_states))
     reviewer.capacity = spec.capacity
     reviewer.available = spec.available
     reviewer.npi = spec.npi
@@ -67,7 +66,7 @@ def save_queue(session: Session, spec: QueueSpec) -> WorkQueue:
     """Create or replace a queue."""
     queue = session.get(WorkQueue, spec.name) or WorkQueue(name=spec.name)
     queue.description = spec.description
-    queue.skills = orjson.dumps(sorted(set(spec.skills))).decode()
+    queue.skills = sorted(set(spec.skills))
     session.add(queue)
     session.flush()
     return queue
@@ -79,8 +78,8 @@ def reviewer_view(reviewer: Reviewer, open_cases: int) -> dict[str, Any]:
         "id": reviewer.id,
         "name": reviewer.name,
         "role": reviewer.role,
-        "skills": orjson.loads(reviewer.skills),
-        "licensed_states": orjson.loads(reviewer.licensed_states),
+        "skills": reviewer.skills,
+        "licensed_states": reviewer.licensed_states,
         "capacity": reviewer.capacity,
         "available": reviewer.available,
         "npi": reviewer.npi,
@@ -90,7 +89,7 @@ def reviewer_view(reviewer: Reviewer, open_cases: int) -> dict[str, Any]:
 
 def queue_view(queue: WorkQueue) -> dict[str, Any]:
     """A queue as the staff API shows one."""
-    return {"name": queue.name, "description": queue.description, "skills": orjson.loads(queue.skills)}
+    return {"name": queue.name, "description": queue.description, "skills": queue.skills}
 
 
 def reviewers(session: Session) -> list[Reviewer]:
