@@ -1,9 +1,15 @@
 """Fixtures: a real database (SQLite by default, PostgreSQL when UM_TEST_DATABASE_URL names one), migrated once
-by Alembic, emptied after every test; the app served through FastAPI's test client."""
+by Alembic; the app served through FastAPI's test client.
+
+Each test runs inside one transaction on one connection that is rolled back at its end: the app's units of work
+commit to savepoints inside it. Tests that need real commits (several connections, threads racing, other processes,
+a second app, the CLI) are marked `commits`, or take the `migrated` URL themselves; they run on committed data and
+their tables are emptied afterwards."""
 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -19,7 +25,7 @@ from sqlalchemy import text
 from um_service.app import create_app
 from um_service.db import models, repository
 from um_service.db.migrate import upgrade
-from um_service.db.session import Database
+from um_service.db.session import Database, make_engine
 from um_service.settings import REPO_ROOT, Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -42,12 +48,31 @@ def migrated(database_url: str) -> str:
     return database_url
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "commits: the test needs real commits (threads, processes, other connections)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        function = getattr(item, "function", None)
+        if function is not None and "migrated" in inspect.signature(function).parameters:
+            item.add_marker("commits")  # it opens its own connections to the database
+
+
 @pytest.fixture
-def database(migrated: str) -> Iterator[Database]:
-    db = Database(migrated)
-    yield db
-    empty_tables(db)
-    db.dispose()
+def database(migrated: str, request: pytest.FixtureRequest) -> Iterator[Database]:
+    if request.node.get_closest_marker("commits") is not None:
+        db = Database(migrated)
+        yield db
+        empty_tables(db)
+        db.dispose()
+        return
+    engine = make_engine(migrated)
+    with engine.connect() as connection:
+        outer = connection.begin()
+        yield Database(migrated, connection=connection)
+        outer.rollback()
+    engine.dispose()
 
 
 def empty_tables(db: Database) -> None:
@@ -176,7 +201,7 @@ def _organisation_of(content: Any, document: Any) -> str | None:
 
 @pytest.fixture
 def client(database: Database, settings: Settings, clock: Clock) -> Iterator[AuthClient]:
-    app = create_app(settings, clock=clock)
+    app = create_app(settings, clock=clock, database=database)
     with AuthClient(app, clock) as test_client:
         yield test_client
 

@@ -25,9 +25,14 @@ from um_service.auth.clients import Identity
 from um_service.settings import Settings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium on this machine: install Debian's 'chromium' package to run the browser test"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="no Chromium on this machine: install Debian's 'chromium' package to run the browser test",
+    ),
+    # The page is served by uvicorn in another thread with its own connections: it needs committed data.
+    pytest.mark.commits,
+]
 SECRET = "a-long-staff-secret-for-tests"
 
 

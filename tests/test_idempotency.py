@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import select
 
 from um_service.context import RequestContext
@@ -73,6 +74,7 @@ def test_a_retried_update_is_not_applied_twice(client: Any, counts: Any) -> None
     assert counts() == stored
 
 
+@pytest.mark.commits
 def test_copies_arriving_at_once_create_one_case(client: Any, counts: Any) -> None:
     body = orjson.dumps(request_bundle(identifier="RACE-1", items=[item(1), item(2)]))
     start = threading.Barrier(6)
@@ -94,6 +96,7 @@ def test_copies_arriving_at_once_create_one_case(client: Any, counts: Any) -> No
     assert stored["audit_events"] == 1
 
 
+@pytest.mark.commits
 def test_a_copy_that_loses_the_race_replays_the_winners_answer(database: Any, counts: Any) -> None:
     """The second transaction tries to store the same request while the first holds it uncommitted: it must wait,
     fail on the unique key, and answer with what the first stored."""

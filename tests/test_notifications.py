@@ -97,6 +97,7 @@ def test_a_notification_is_marked_failed_after_the_last_attempt(client: Any, dat
     assert (message["status"], message["attempts"], message["last_error"]) == ("failed", 3, "HTTP 500")
 
 
+@pytest.mark.commits
 def test_two_dispatchers_never_send_a_message_twice(client: Any, database: Any, clock: Any) -> None:
     active_subscription(client, database, clock)
     for n in range(5):

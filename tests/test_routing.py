@@ -8,6 +8,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 from um_service.app import create_app
 from um_service.settings import Settings
 
@@ -119,6 +121,7 @@ def test_next_case_refuses_a_reviewer_at_capacity(client: Any) -> None:
     assert "capacity" in refused.json()["detail"]
 
 
+@pytest.mark.commits
 def test_concurrent_next_case_calls_never_hand_one_case_to_two_reviewers(client: Any) -> None:
     only_reviewers(client)
     cases = {pend(client, f"BED-{n}") for n in range(6)}

@@ -26,8 +26,14 @@ from .review import staff as staff_directory
 from .settings import Settings, get_settings
 
 
-def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
-    """Build the service for `settings` (the environment's by default); `clock` lets tests fix the time."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    database: Database | None = None,
+) -> FastAPI:
+    """Build the service for `settings` (the environment's by default); tests may fix the clock and hand in the
+    database (one bound to a transaction they roll back)."""
     settings = settings or get_settings()
     if settings.log_json:
         logs.configure(settings.log_level)
@@ -60,7 +66,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.database = Database(settings.database_url)
+    app.state.database = database or Database(settings.database_url)
     # An invalid rule set stops the service here, naming file, rule and field (RuleSetError).
     app.state.rules = ActiveRules.load(settings.rules_dir)
     app.state.clock = clock or (lambda: datetime.now(UTC))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .deps import DatabaseDep
@@ -22,8 +21,7 @@ def live() -> dict[str, str]:
 def ready(database: DatabaseDep) -> JSONResponse:
     """The service can reach its database."""
     try:
-        with database.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        database.ping()
     except SQLAlchemyError:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -43,10 +43,18 @@ def _serialize_sqlite(engine: Engine) -> None:
 class Database:
     """The engine and session factory of one application instance."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, connection: Connection | None = None):
         self.url = url
-        self.engine = make_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._owned = connection is None
+        if connection is None:
+            self.engine = make_engine(url)
+            self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        else:
+            # Every session joins the caller's open transaction through a savepoint: a test rolls it all back.
+            self.engine = connection.engine
+            self._sessions = sessionmaker(
+                bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+            )
 
     def session(self) -> Session:
         """A new session; its transaction begins with its first statement (the request's unit of work)."""
@@ -58,6 +66,12 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
+    def ping(self) -> None:
+        """Ask the database for one row (raises SQLAlchemyError when it does not answer)."""
+        with self._sessions() as session:
+            session.execute(text("SELECT 1"))
+
     def dispose(self) -> None:
-        """Close every pooled connection."""
-        self.engine.dispose()
+        """Close every pooled connection (a database bound to the caller's connection leaves it to the caller)."""
+        if self._owned:
+            self.engine.dispose()
