@@ -8,7 +8,6 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.parameters import Parameters
 
 from um_service.fhir.references import BundleIndex, iter_references
-from um_service.fhir.response import review_code_of
 
 X12_306 = "https://codesystem.x12.org/005010/306"
 
@@ -65,3 +64,22 @@ def assert_operation_outcome(body: dict[str, Any]) -> list[dict[str, Any]]:
         assert issue["code"]
         assert issue["diagnostics"]
     return issues
+
+
+REVIEW_ACTION = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewAction"
+REVIEW_ACTION_CODE = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewActionCode"
+X12_306 = "https://codesystem.x12.org/005010/306"
+
+
+def review_code_of(item: dict[str, Any]) -> str | None:
+    """The X12 306 review-action code on a ClaimResponse item (adjudication.extension reviewAction)."""
+    for adjudication in item.get("adjudication", []):
+        for review in adjudication.get("extension", []):
+            if review.get("url") != REVIEW_ACTION:
+                continue
+            for sub in review.get("extension", []):
+                if sub.get("url") == REVIEW_ACTION_CODE:
+                    for coding in sub["valueCodeableConcept"].get("coding", []):
+                        if coding.get("system") == X12_306:
+                            return str(coding["code"])
+    return None

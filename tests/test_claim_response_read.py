@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from um_service.fhir.response import review_code_of
-
 from builders import cancelled, item, request_bundle, update_of
 from conftest import submit
-from pas_checks import assert_operation_outcome, assert_valid_fhir
+from pas_checks import assert_operation_outcome, assert_valid_fhir, review_code_of
 
 
 def submitted(client: Any, **kwargs: Any) -> dict[str, Any]:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from um_service.fhir.response import review_code_of
-
 from builders import cancelled, claim_of, item, request_bundle, update_of
 from conftest import example, post_fhir, submit
-from pas_checks import assert_operation_outcome, assert_valid_fhir
+from pas_checks import assert_operation_outcome, assert_valid_fhir, review_code_of
 
 INQUIRY_RESPONSE = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/profile-claiminquiryresponse"
 

@@ -10,12 +10,11 @@ import httpx
 import orjson
 import respx
 
-from um_service.fhir.response import review_code_of
 from um_service.notify import outbox
 
 from builders import claim_of, item, request_bundle
 from conftest import example, post_fhir, review_codes, submit
-from pas_checks import assert_response_bundle
+from pas_checks import assert_response_bundle, review_code_of
 
 ENDPOINT = "http://ehr.example.test/pas/notifications"
 NURSE = {"X-Reviewer-Id": "nurse-carmen"}

@@ -6,11 +6,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from um_service.fhir.response import review_code_of
-
 from builders import PAS, changed, claim_of, item, request_bundle, update_of
 from conftest import review_codes, submit
-from pas_checks import assert_response_bundle
+from pas_checks import assert_response_bundle, review_code_of
 
 LOINC = "http://loinc.org"
 

@@ -3,6 +3,7 @@ reads its input, runs one domain function inside one transaction, and renders th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,6 +34,10 @@ _BUNDLE_BODY: dict[str, Any] = {
 }
 
 
+# What a PAS operation may answer besides 200 (each an OperationOutcome).
+_OPERATION_ERRORS: dict[int | str, dict[str, Any]] = dict.fromkeys((400, 406, 413, 415, 422), _OUTCOME)
+
+
 def _fhir(description: str) -> dict[str, Any]:
     return {"description": description, "content": {FHIR_JSON: {"schema": {"type": "object"}}}}
 
@@ -56,38 +61,24 @@ def metadata(request: Request, settings: SettingsDep) -> Response:
     return fhir_response(200, statement)
 
 
-@router.post(
-    "/Claim/$submit",
-    response_class=Response,
-    openapi_extra=_BUNDLE_BODY,
-    responses={
-        200: _fhir("PAS Response Bundle (ClaimResponse first); outcome 'error' for a business refusal"),
-        400: _OUTCOME,
-        406: _OUTCOME,
-        413: _OUTCOME,
-        415: _OUTCOME,
-        422: _OUTCOME,
-    },
-)
+def _operation(path: str, answer: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """A PAS operation: a Bundle in, `answer` or an OperationOutcome out."""
+    return router.post(
+        path,
+        response_class=Response,
+        openapi_extra=_BUNDLE_BODY,
+        responses={200: _fhir(answer), **_OPERATION_ERRORS},
+    )
+
+
+@_operation("/Claim/$submit", "PAS Response Bundle (ClaimResponse first); outcome 'error' for a business refusal")
 def submit(body: FhirBody, session: SessionDep, context: ContextDep) -> Response:
     """Submit a PAS Request Bundle: a new request, a Claim Update, or a cancellation (PAS $submit)."""
     answer = intake.submit(session, raw=body, context=context)
     return fhir_response(200, answer)
 
 
-@router.post(
-    "/Claim/$inquire",
-    response_class=Response,
-    openapi_extra=_BUNDLE_BODY,
-    responses={
-        200: _fhir("Parameters with one 'return' PAS Inquiry Response Bundle per matching request"),
-        400: _OUTCOME,
-        406: _OUTCOME,
-        413: _OUTCOME,
-        415: _OUTCOME,
-        422: _OUTCOME,
-    },
-)
+@_operation("/Claim/$inquire", "Parameters with one 'return' PAS Inquiry Response Bundle per matching request")
 def inquire(body: FhirBody, session: SessionDep, context: ContextDep) -> Response:
     """Inquire about earlier requests with a PAS Inquiry Request Bundle (PAS $inquire)."""
     parameters = inquiry.inquire(session, raw=body, context=context)

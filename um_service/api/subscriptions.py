@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from ..db.models import Subscription
 from ..notify import subscriptions
 from .deps import ContextDep, FhirAccept, FhirBody, SessionDep, SettingsDep
 from .errors import FHIR_JSON, fhir_response
@@ -47,15 +50,22 @@ def create_subscription(
     return fhir_response(201, resource, {"Location": f"{context.base_url}/Subscription/{resource['id']}"})
 
 
+def _subscription(subscription_id: str, session: SessionDep, context: ContextDep) -> Subscription:
+    """The caller's own subscription named in the path, or 404 (another's is not known either)."""
+    return subscriptions.get(session, subscription_id, owner=context.submitter)
+
+
+SubscriptionDep = Annotated[Subscription, Depends(_subscription)]
+
+
 @router.get(
     "/Subscription/{subscription_id}",
     response_class=Response,
     responses={200: {"description": "The Subscription with its current status", **_RESOURCE}, 404: _OUTCOME},
 )
-def read_subscription(subscription_id: str, session: SessionDep, context: ContextDep) -> Response:
+def read_subscription(subscription: SubscriptionDep) -> Response:
     """A subscription with its status (requested, active, error, off)."""
-    row = subscriptions.get(session, subscription_id, owner=context.submitter)
-    return fhir_response(200, subscriptions.as_resource(row))
+    return fhir_response(200, subscriptions.as_resource(subscription))
 
 
 @router.delete(
@@ -63,9 +73,7 @@ def read_subscription(subscription_id: str, session: SessionDep, context: Contex
     response_class=Response,
     responses={200: {"description": "The Subscription, now off", **_RESOURCE}, 404: _OUTCOME},
 )
-def delete_subscription(subscription_id: str, session: SessionDep, context: ContextDep) -> Response:
+def delete_subscription(subscription: SubscriptionDep, context: ContextDep) -> Response:
     """End a subscription: nothing more is sent to it."""
-    row = subscriptions.get(session, subscription_id, owner=context.submitter)
-    row.status = "off"
-    row.updated_at = context.now
-    return fhir_response(200, subscriptions.as_resource(row))
+    subscriptions.turn_off(subscription, now=context.now)
+    return fhir_response(200, subscriptions.as_resource(subscription))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,14 +16,6 @@ from ..fhir.response import CaseView, ItemResult, claim_response
 _NOTED = frozenset(
     {ReviewAction.NOT_CERTIFIED, ReviewAction.PARTIAL, ReviewAction.MODIFIED, ReviewAction.CONTACT_PAYER}
 )
-
-
-@dataclass(frozen=True)
-class Published:
-    """A freshly stored ClaimResponse version."""
-
-    view: CaseView
-    resource: dict[str, Any]
 
 
 def item_results(items: list[CaseItem]) -> list[ItemResult]:
@@ -52,39 +43,6 @@ def item_results(items: list[CaseItem]) -> list[ItemResult]:
     return results
 
 
-def publish(
-    session: Session,
-    *,
-    case: Case,
-    request: PasRequest,
-    items: list[CaseItem],
-    now: datetime,
-    payer_system: str,
-) -> Published:
-    """Derive the ClaimResponse from the case's items and store it as the case's next version."""
-    case.response_version += 1
-    case.updated_at = now
-    view = CaseView(
-        claim_response_id=case.id,
-        version=case.response_version,
-        preauth_ref=case.preauth_ref,
-        created=now,
-        request=request,
-        items=item_results(items),
-        due=case.due_at,
-    )
-    resource = claim_response(view, payer_system=payer_system)
-    session.add(
-        ClaimResponseVersion(
-            case_id=case.id,
-            version=case.response_version,
-            created_at=now,
-            claim_response=resource,
-        )
-    )
-    return Published(view, resource)
-
-
 def publish_if_changed(
     session: Session,
     *,
@@ -94,17 +52,25 @@ def publish_if_changed(
     now: datetime,
     payer_system: str,
 ) -> tuple[dict[str, Any], bool]:
-    """The case's ClaimResponse derived from its items: stored as the next version if it says anything the current
-    version does not (its version, time stamps aside); returns it and whether it was published."""
+    """The case's ClaimResponse derived from its items: stored as the case's next version if it says anything the
+    current version does not (its version and time stamps aside); returns it and whether it was published."""
+    results = item_results(items)
     current = repository.current_claim_response(session, case.id)
     if current is not None:
-        stored = current.claim_response
-        view = CaseView(
-            case.id, current.version, case.preauth_ref, current.created_at, request, item_results(items), case.due_at
-        )
-        if claim_response(view, payer_system=payer_system) == stored:
-            return stored, False
-    return publish(session, case=case, request=request, items=items, now=now, payer_system=payer_system).resource, True
+        unchanged = _view(case, current.version, current.created_at, request, results)
+        if claim_response(unchanged, payer_system=payer_system) == current.claim_response:
+            return current.claim_response, False
+    case.response_version += 1
+    case.updated_at = now
+    resource = claim_response(_view(case, case.response_version, now, request, results), payer_system=payer_system)
+    session.add(
+        ClaimResponseVersion(case_id=case.id, version=case.response_version, created_at=now, claim_response=resource)
+    )
+    return resource, True
+
+
+def _view(case: Case, version: int, created: datetime, request: PasRequest, results: list[ItemResult]) -> CaseView:
+    return CaseView(case.id, version, case.preauth_ref, created, request, results, case.due_at)
 
 
 def latest_request(session: Session, case: Case) -> PasRequest:

@@ -69,20 +69,6 @@ HUMAN_REVIEW = frozenset(
 OPEN = frozenset({CaseStatus.RECEIVED, CaseStatus.PENDED}) | HUMAN_REVIEW
 
 
-def next_status(current: str, actions: Iterable[ReviewAction]) -> CaseStatus:
-    """The status a case moves to when its items change: cancelled when nothing is left, decided when nothing is
-    pended, and otherwise it stays in human review if someone holds it, or pends for review."""
-    results = set(actions)
-    state = CaseStatus(current)
-    if not results - {ReviewAction.CANCELLED}:
-        return CaseStatus.CANCELLED
-    if ReviewAction.PENDED not in results:
-        return status_from_items(results) if state in (CaseStatus.RECEIVED, CaseStatus.PENDED) else CaseStatus.DECIDED
-    if state in HUMAN_REVIEW:
-        return state
-    return CaseStatus.PENDED
-
-
 def new_preauth_ref() -> str:
     """A payer reference for a case: short, unambiguous to read aloud, unguessable."""
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from .models import Case, CaseIdentifier, CaseItem, CaseParty, ClaimResponseVersion, Submission
@@ -111,8 +111,3 @@ def case_ids_with_identifier_values(
     if refs:
         found |= set(session.scalars(select(Case.id).where(Case.preauth_ref.in_(refs))))
     return found
-
-
-def count_rows(session: Session, model: type[object]) -> int:
-    """How many rows a table holds (operators' and tests' view of what was stored)."""
-    return int(session.scalar(select(func.count()).select_from(model)) or 0)

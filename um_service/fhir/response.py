@@ -40,7 +40,7 @@ from .codes import (
     RejectReason,
     ReviewAction,
 )
-from .elements import as_dict, as_list, extension
+from .elements import as_list, extension
 from .pas_request import PasRequest
 from .references import BundleIndex, Entry, iter_references
 
@@ -76,13 +76,14 @@ class CaseView:
 
 
 @dataclass(frozen=True)
-class Refusal:
-    """A business refusal: X12 reject reason, follow-up action and a plain-language message."""
+class BusinessRefusal:
+    """Why a readable request is refused (PAS: HTTP 200, outcome 'error'): the X12 reject reason, a plain-language
+    message, the element at fault and the X12 follow-up action (correct and resubmit, unless said otherwise)."""
 
     reason: RejectReason
-    followup: FollowupAction
     message: str
-    path: str | None = None
+    path: str
+    followup: FollowupAction = FollowupAction.CORRECT_AND_RESUBMIT
 
 
 def outcome_of(items: Sequence[ItemResult]) -> str:
@@ -372,7 +373,7 @@ def inquiry_response_bundle(
 
 
 def error_response_bundle(
-    request: PasRequest, *, refusal_id: str, refusal: Refusal, base_url: str, now: datetime
+    request: PasRequest, *, refusal_id: str, refusal: BusinessRefusal, base_url: str, now: datetime
 ) -> dict[str, Any]:
     """The answer to a readable request we refuse: HTTP 200, outcome 'error', X12 AAA codes (digest 4)."""
     claim = request.claim
@@ -461,16 +462,3 @@ def inquiry_parameters(bundles: list[dict[str, Any]]) -> dict[str, Any]:
     if bundles:
         parameters["parameter"] = [{"name": "return", "resource": bundle} for bundle in bundles]
     return parameters
-
-
-def review_code_of(item: dict[str, Any]) -> str | None:
-    """The X12 306 code on a ClaimResponse item (for tests and tools reading our own answers)."""
-    for adjudication in as_list(item.get("adjudication")):
-        review = extension(adjudication, EXT_REVIEW_ACTION)
-        for sub in as_list(as_dict(review).get("extension")):
-            sub = as_dict(sub)
-            if sub.get("url") == EXT_REVIEW_ACTION_CODE:
-                for coding in as_list(as_dict(sub.get("valueCodeableConcept")).get("coding")):
-                    if as_dict(coding).get("system") == SYSTEM_X12_REVIEW_ACTION:
-                        return str(as_dict(coding).get("code"))
-    return None

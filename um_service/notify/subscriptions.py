@@ -79,6 +79,12 @@ def as_resource(row: Subscription) -> dict[str, Any]:
     return subscription_resource(row.resource, subscription_id=row.id, status=row.status, error=row.error)
 
 
+def turn_off(row: Subscription, *, now: dt.datetime) -> None:
+    """End a subscription: nothing more is sent to it."""
+    row.status = "off"
+    row.updated_at = now
+
+
 def get(session: Session, subscription_id: str, *, owner: str | None = None) -> Subscription:
     """A subscription by id (only the owner's, when one is given), or a 404 that tells nothing more."""
     row = session.get(Subscription, subscription_id)

@@ -22,8 +22,9 @@ from ..context import RequestContext
 from ..db import repository
 from ..db.models import Case
 from ..errors import Forbidden
-from ..fhir.codes import FollowupAction, RejectReason
+from ..fhir.codes import RejectReason
 from ..fhir.pas_request import PasRequest, read_submit_request
+from ..fhir.response import BusinessRefusal
 from ..review import routing
 from . import refusals, updates
 
@@ -71,39 +72,39 @@ def _check_organization(request: PasRequest, context: RequestContext) -> None:
         )
 
 
-def _open_case(session: Session, *, request: PasRequest, context: RequestContext) -> bytes:
+def _why_not(
+    session: Session, request: PasRequest, context: RequestContext
+) -> tuple[Case | None, BusinessRefusal | None]:
+    """Why a new request is refused (and the case whose identifier it reuses), or (None, None)."""
     owners = repository.case_ids_with_identifiers(session, submitter=context.submitter, identifiers=request.identifiers)
     if owners:
         owner = repository.get_case(session, sorted(owners)[0])
         ref = owner.preauth_ref if owner else "another request"
-        return refusals.refuse(
-            session,
-            request=request,
-            caller=context,
-            reason=RejectReason.INPUT_ERRORS,
-            followup=FollowupAction.CORRECT_AND_RESUBMIT,
-            path="Bundle.entry[0].resource.identifier",
-            case_id=owner.id if owner else None,
-            message=(
-                f"This request's identifier was already used for a different request ({ref}). A new request "
-                "needs a new identifier; to change that request, send a Claim Update naming it in "
-                "Claim.related."
-            ),
+        return owner, BusinessRefusal(
+            RejectReason.INPUT_ERRORS,
+            f"This request's identifier was already used for a different request ({ref}). A new request needs a new "
+            "identifier; to change that request, send a Claim Update naming it in Claim.related.",
+            "Bundle.entry[0].resource.identifier",
         )
     cancelled = [str(i.sequence) for i in request.items if i.cancelled]
     if request.cancels_all or cancelled:
         what = (
             "This cancels a request" if request.cancels_all else f"Item(s) {', '.join(cancelled)} are marked cancelled"
         )
+        return None, BusinessRefusal(
+            RejectReason.AUTHORIZATION_NOT_FOUND,
+            f"{what} but no prior request is named: a cancellation is a Claim Update whose Claim.related points at "
+            "the request it changes (PAS 2.2).",
+            "Bundle.entry[0].resource.related",
+        )
+    return None, None
+
+
+def _open_case(session: Session, *, request: PasRequest, context: RequestContext) -> bytes:
+    owner, refusal = _why_not(session, request, context)
+    if refusal is not None:
         return refusals.refuse(
-            session,
-            request=request,
-            caller=context,
-            reason=RejectReason.AUTHORIZATION_NOT_FOUND,
-            followup=FollowupAction.CORRECT_AND_RESUBMIT,
-            path="Bundle.entry[0].resource.related",
-            message=f"{what} but no prior request is named: a cancellation is a Claim Update whose "
-            "Claim.related points at the request it changes (PAS 2.2).",
+            session, request=request, caller=context, refusal=refusal, case_id=owner.id if owner else None
         )
     priority = Priority.EXPEDITED if request.expedited else Priority.STANDARD
     line_of_business = request.parties.line_of_business

@@ -11,25 +11,15 @@ from sqlalchemy.orm import Session
 from ..case import audit
 from ..context import RequestContext
 from ..db.models import Refusal as RefusalRow
-from ..fhir.codes import FollowupAction, RejectReason
 from ..fhir.pas_request import PasRequest
-from ..fhir.response import Refusal, error_response_bundle
+from ..fhir.response import BusinessRefusal, error_response_bundle
 
 
 def refuse(
-    session: Session,
-    *,
-    request: PasRequest,
-    caller: RequestContext,
-    reason: RejectReason,
-    followup: FollowupAction,
-    message: str,
-    path: str | None = None,
-    case_id: str | None = None,
+    session: Session, *, request: PasRequest, caller: RequestContext, refusal: BusinessRefusal, case_id: str | None
 ) -> bytes:
     """Store the refusal and its audit row; return the PAS error response body."""
     refusal_id = str(uuid.uuid4())
-    refusal = Refusal(reason, followup, message, path)
     body = orjson.dumps(
         error_response_bundle(request, refusal_id=refusal_id, refusal=refusal, base_url=caller.base_url, now=caller.now)
     )
@@ -39,8 +29,8 @@ def refuse(
             submitter=caller.submitter,
             received_at=caller.now,
             content_hash=request.content_hash,
-            reason_code=reason.value,
-            message=message,
+            reason_code=refusal.reason.value,
+            message=refusal.message,
             request_body=request.raw.decode(),
             response_body=body.decode(),
         )
@@ -51,8 +41,8 @@ def refuse(
         actor=caller.submitter,
         role="provider",
         action="refused",
-        reason=message,
+        reason=refusal.message,
         at=caller.now,
-        detail={"refusal_id": refusal_id, "x12_reason": reason.value},
+        detail={"refusal_id": refusal_id, "x12_reason": refusal.reason.value},
     )
     return body

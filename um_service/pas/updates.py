@@ -20,6 +20,7 @@ from ..db.models import Case, CaseItem
 from ..fhir.codes import FollowupAction, RejectReason, ReviewAction
 from ..fhir.elements import identifier_pairs
 from ..fhir.pas_request import PasRequest, claim_hash
+from ..fhir.response import BusinessRefusal
 from ..review import routing
 from . import refusals
 
@@ -27,59 +28,17 @@ _PATH = "Bundle.entry[0].resource.related"
 
 
 def apply(session: Session, *, request: PasRequest, context: RequestContext) -> bytes:
-    """Apply a Claim Update (or cancellation) and return the PAS response body, or a business refusals."""
-    assert request.prior is not None
-    prior = request.prior.resource
-    owners = repository.case_ids_with_identifiers(
-        session, submitter=context.submitter, identifiers=identifier_pairs(prior)
-    )
-    if not owners:
-        return _refuse(
-            session,
-            request,
-            context,
-            RejectReason.AUTHORIZATION_NOT_FOUND,
-            "This update names a prior request we never received from you. Send it as a new request.",
-        )
-    if len(owners) > 1:
-        return _refuse(
-            session,
-            request,
-            context,
-            RejectReason.INPUT_ERRORS,
-            "The prior Claim's identifiers belong to more than one of your requests; name one.",
-        )
-    case = repository.get_case(session, owners.pop(), lock=True)
-    assert case is not None
-    problem = _why_not(session, case, request, context)
-    if problem is not None:
-        reason, followup, message = problem
+    """Apply a Claim Update (or cancellation) and return the PAS response body, or a business refusal."""
+    case, refusal = _prior_case(session, request, context)
+    if case is not None and refusal is None:
+        refusal = _why_not(session, case, request, context)
+    if refusal is not None:
         return refusals.refuse(
-            session,
-            request=request,
-            caller=context,
-            reason=reason,
-            followup=followup,
-            message=message,
-            path=_PATH,
-            case_id=case.id,
+            session, request=request, caller=context, refusal=refusal, case_id=case.id if case else None
         )
+    assert case is not None
     action = Action.CANCEL if request.cancels_all else Action.UPDATE
     change = lifecycle.begin(session, case=case, action=action, actor=Actor(context.submitter, PROVIDER))
-    missing = sorted(set(change.items) - {item.sequence for item in request.items})
-    if missing:
-        listed = ", ".join(str(s) for s in missing)
-        return refusals.refuse(
-            session,
-            request=request,
-            caller=context,
-            reason=RejectReason.INPUT_ERRORS,
-            followup=FollowupAction.CORRECT_AND_RESUBMIT,
-            path="Bundle.entry[0].resource.item",
-            case_id=case.id,
-            message=f"An update repeats every item sent before, with the same sequence (PAS); item(s) {listed} "
-            "are missing. Mark an item cancelled rather than leaving it out.",
-        )
     changes = _apply_items(session, case, request, change.items, context)
     if request.expedited and case.priority != Priority.EXPEDITED:
         case.priority = Priority.EXPEDITED
@@ -102,49 +61,62 @@ def apply(session: Session, *, request: PasRequest, context: RequestContext) -> 
     return store_submission(session, case=case, request=request, claim_response=resource, kind=kind, context=context)
 
 
-def _why_not(
-    session: Session, case: Case, request: PasRequest, context: RequestContext
-) -> tuple[RejectReason, FollowupAction, str] | None:
+def _prior_case(
+    session: Session, request: PasRequest, context: RequestContext
+) -> tuple[Case | None, BusinessRefusal | None]:
+    """The case the update's prior Claim identifies (locked), or why there is none to update."""
+    assert request.prior is not None
+    owners = repository.case_ids_with_identifiers(
+        session, submitter=context.submitter, identifiers=identifier_pairs(request.prior.resource)
+    )
+    if not owners:
+        message = "This update names a prior request we never received from you. Send it as a new request."
+        return None, BusinessRefusal(RejectReason.AUTHORIZATION_NOT_FOUND, message, _PATH)
+    if len(owners) > 1:
+        message = "The prior Claim's identifiers belong to more than one of your requests; name one."
+        return None, BusinessRefusal(RejectReason.INPUT_ERRORS, message, _PATH)
+    return repository.get_case(session, owners.pop(), lock=True), None
+
+
+def _why_not(session: Session, case: Case, request: PasRequest, context: RequestContext) -> BusinessRefusal | None:
+    """Why this update of `case` is refused, or None."""
+    ref = case.preauth_ref
     if not lifecycle.allows(Action.UPDATE, PROVIDER, case.status):
-        return (
-            RejectReason.INPUT_ERRORS,
-            FollowupAction.RESUBMISSION_NOT_ALLOWED,
-            f"Request {case.preauth_ref} was cancelled; it cannot be updated. Send a new request.",
-        )
+        message = f"Request {ref} was cancelled; it cannot be updated. Send a new request."
+        return BusinessRefusal(RejectReason.INPUT_ERRORS, message, _PATH, FollowupAction.RESUBMISSION_NOT_ALLOWED)
     assert request.prior is not None
     prior_hash = claim_hash(request.prior.resource)
     latest = repository.get_submission(session, case.latest_submission_id or "")
     if latest is None or prior_hash != latest.claim_hash:
         if prior_hash in repository.claim_hashes_of(session, case.id):
-            return (
-                RejectReason.INPUT_ERRORS,
-                FollowupAction.CORRECT_AND_RESUBMIT,
-                f"This update is based on an earlier version of request {case.preauth_ref}, not the latest "
-                "one we hold; base it on the latest version and send it again.",
+            message = (
+                f"This update is based on an earlier version of request {ref}, not the latest one we hold; base it "
+                "on the latest version and send it again."
             )
-        return (
-            RejectReason.AUTHORIZATION_NOT_FOUND,
-            FollowupAction.CORRECT_AND_RESUBMIT,
-            f"The prior Claim included in this update is not a version of request {case.preauth_ref} we "
-            "received; include the Claim exactly as last sent.",
+            return BusinessRefusal(RejectReason.INPUT_ERRORS, message, _PATH)
+        message = (
+            f"The prior Claim included in this update is not a version of request {ref} we received; include the "
+            "Claim exactly as last sent."
         )
+        return BusinessRefusal(RejectReason.AUTHORIZATION_NOT_FOUND, message, _PATH)
     others = repository.case_ids_with_identifiers(
         session, submitter=context.submitter, identifiers=request.identifiers
     ) - {case.id}
     if others:
-        return (
-            RejectReason.INPUT_ERRORS,
-            FollowupAction.CORRECT_AND_RESUBMIT,
-            "This update's identifier already belongs to another of your requests.",
-        )
+        message = "This update's identifier already belongs to another of your requests."
+        return BusinessRefusal(RejectReason.INPUT_ERRORS, message, _PATH)
     recorded = {value for role, _, value in repository.parties_of(session, case.id) if role == "member"}
     if recorded and request.parties.member_ids and not recorded & request.parties.member_ids:
-        return (
-            RejectReason.INPUT_ERRORS,
-            FollowupAction.CORRECT_AND_RESUBMIT,
-            f"This update names a different member than request {case.preauth_ref}; send a new request for "
-            "that member.",
+        message = f"This update names a different member than request {ref}; send a new request for that member."
+        return BusinessRefusal(RejectReason.INPUT_ERRORS, message, _PATH)
+    sent = {item.sequence for item in request.items}
+    missing = sorted({item.sequence for item in repository.items_of(session, case.id)} - sent)
+    if missing:
+        message = (
+            f"An update repeats every item sent before, with the same sequence (PAS); item(s) "
+            f"{', '.join(map(str, missing))} are missing. Mark an item cancelled rather than leaving it out."
         )
+        return BusinessRefusal(RejectReason.INPUT_ERRORS, message, "Bundle.entry[0].resource.item")
     return None
 
 
@@ -200,17 +172,3 @@ def _apply_items(
             apply_outcome(row, outcome, context)
             changes.append((requested.sequence, what))
     return changes
-
-
-def _refuse(
-    session: Session, request: PasRequest, context: RequestContext, reason: RejectReason, message: str
-) -> bytes:
-    return refusals.refuse(
-        session,
-        request=request,
-        caller=context,
-        reason=reason,
-        followup=FollowupAction.CORRECT_AND_RESUBMIT,
-        message=message,
-        path=_PATH,
-    )
