@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 from ..db import repository
 from ..db.models import Case, CaseItem
 from ..errors import Conflict, Forbidden
+from ..fhir.bundles import response_bundle
 from ..fhir.codes import ReviewAction
 from ..fhir.pas_request import PasRequest
-from ..fhir.response import response_bundle
 from ..notify import outbox
 from . import audit, response_versions
 from .status import HUMAN_REVIEW, OPEN, CaseStatus, status_from_items

@@ -12,9 +12,9 @@ from ..context import RequestContext
 from ..db import repository, rule_sets
 from ..db.models import Case, CaseIdentifier, CaseItem, CaseParty, Submission
 from ..decision import ItemOutcome
+from ..fhir.bundles import response_bundle
 from ..fhir.codes import ReviewAction
 from ..fhir.pas_request import PasRequest, RequestedItem
-from ..fhir.response import response_bundle
 
 CANCELLED_BY_PROVIDER = "Cancelled by the provider."
 

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from ..case import response_versions
 from ..context import RequestContext
 from ..db import repository
+from ..fhir.bundles import inquiry_parameters, inquiry_response_bundle
 from ..fhir.inquiry_request import read_inquiry_request
-from ..fhir.response import inquiry_parameters, inquiry_response_bundle
 
 
 def inquire(session: Session, *, raw: bytes, context: RequestContext) -> dict[str, Any]:

@@ -22,9 +22,9 @@ from ..context import RequestContext
 from ..db import repository
 from ..db.models import Case
 from ..errors import Forbidden
+from ..fhir.bundles import BusinessRefusal
 from ..fhir.codes import RejectReason
 from ..fhir.pas_request import PasRequest, read_submit_request
-from ..fhir.response import BusinessRefusal
 from ..review import routing
 from . import refusals, updates
 

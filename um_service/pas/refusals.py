@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from ..case import audit
 from ..context import RequestContext
 from ..db.models import Refusal as RefusalRow
+from ..fhir.bundles import BusinessRefusal, error_response_bundle
 from ..fhir.pas_request import PasRequest
-from ..fhir.response import BusinessRefusal, error_response_bundle
 
 
 def refuse(

@@ -17,10 +17,10 @@ from ..case.status import HUMAN_REVIEW, CaseStatus, Priority
 from ..context import RequestContext
 from ..db import repository
 from ..db.models import Case, CaseItem
+from ..fhir.bundles import BusinessRefusal
 from ..fhir.codes import FollowupAction, RejectReason, ReviewAction
 from ..fhir.elements import identifier_pairs
 from ..fhir.pas_request import PasRequest, claim_hash
-from ..fhir.response import BusinessRefusal
 from ..review import routing
 from . import refusals
 
