@@ -220,16 +220,17 @@ def finish(
     if then is not None:
         reason = f"{reason} {then(case)}".strip()
     items = sorted(change.items.values(), key=lambda i: i.sequence)
+    answered = request or response_versions.latest_request(session, case)
     resource, published = response_versions.publish_if_changed(
         session,
         case=case,
-        request=request or response_versions.latest_request(session, case),
+        request=answered,
         items=items,
         now=context.now,
         payer_system=context.payer_system,
     )
     if published and change.actor.role != PROVIDER:
-        _announce(session, change, resource, context)
+        _announce(session, change, answered, resource, context)
     change.detail.update(audit.outcome(case.status, items))
     audit.record(
         session,
@@ -245,9 +246,8 @@ def finish(
     return resource
 
 
-def _announce(session: Session, change: Change, resource: dict[str, Any], context: Moment) -> None:
+def _announce(session: Session, change: Change, request: PasRequest, resource: dict[str, Any], context: Moment) -> None:
     case = change.case
-    request = response_versions.latest_request(session, case)
     bundle = response_bundle(request, resource, base_url=context.base_url, now=context.now)
     organisations = {
         value for role, _, value in repository.parties_of(session, case.id) if role in ("provider", "sender")
