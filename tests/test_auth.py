@@ -260,6 +260,8 @@ POST   /auth/token                               public
 GET    /um/clients                               admin
 PUT    /um/clients/{client_id}                   admin
 PATCH  /um/clients/{client_id}                   admin
+POST   /um/members/$import                       admin
+GET    /um/members/{member_id}                   nurse medical_director admin
 """
 
 

@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy.orm import Session
 
 from . import logs
-from .api import auth, errors, fhir, health, reports, review, staff, subscriptions, ui
+from .api import auth, errors, fhir, health, members, reports, review, staff, subscriptions, ui
 from .api.deps import authorize
 from .auth import tokens
 from .case import clocks
@@ -80,6 +80,7 @@ def create_app(
     app.include_router(reports.metrics_router)
     app.include_router(ui.router)
     app.include_router(staff.router)
+    app.include_router(members.router)
     app.include_router(health.router)
     app.include_router(auth.router)
     fhir.add_request_examples(app, settings.examples_dir)

@@ -48,6 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     disable = clients_commands.add_parser("disable", help="stop a client: no new tokens, its tokens refused")
     disable.add_argument("client_id")
 
+    members = commands.add_parser("members", help="the member registry")
+    members_commands = members.add_subparsers(dest="members_command", required=True)
+    load = members_commands.add_parser(
+        "import", help="load enrollment feeds (FHIR Bundle or NDJSON); a file is all or nothing"
+    )
+    load.add_argument("paths", nargs="+", type=Path)
+
     report = commands.add_parser("report", help="public reports")
     report_commands = report.add_subparsers(dest="report_command", required=True)
     cms = report_commands.add_parser("cms-0057", help="CMS-0057-F figures as JSON, CSV and xlsx files")
@@ -83,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         return _clients(settings, args)
     if args.command == "report":
         return _report(settings, args)
+    if args.command == "members":
+        return _import_members(settings, args.paths)
     if args.command == "openapi":
         Path(args.output).write_text(openapi_document())
         print(f"wrote {args.output}", file=sys.stderr)
@@ -216,9 +225,44 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_members(settings: Settings, paths: list[Path]) -> int:
+    """Import each file in its own transaction; a file with problems is reported line by line and not stored."""
+    from datetime import UTC, datetime
+
+    from .coverage import registry
+    from .db.session import Database
+    from .fhir.enrollment import read_feed
+
+    database = Database(settings.database_url)
+    failed = 0
+    try:
+        for path in paths:
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                failed += 1
+                print(f"{path}: cannot be read ({exc.strerror})", file=sys.stderr)
+                continue
+            feed = read_feed(raw, name=str(path))
+            if feed.problems:
+                failed += 1
+                for problem in feed.problems:
+                    print(f"{problem.expression}: {problem.diagnostics}", file=sys.stderr)
+                print(f"{path}: not imported ({len(feed.problems)} problem(s))", file=sys.stderr)
+                continue
+            with database.transaction() as session:
+                stored = registry.store(session, feed, now=datetime.now(UTC))
+            print(f"{path}: {stored.members} member(s), {stored.coverages} coverage(s)", file=sys.stderr)
+    finally:
+        database.dispose()
+    return 1 if failed else 0
+
+
 def _needs_database(args: argparse.Namespace) -> bool:
     """Commands that read or write the service's tables (serve and `db upgrade` create them)."""
-    return args.command in ("clients", "report") or (args.command == "rules" and args.rules_command == "replay")
+    return args.command in ("clients", "report", "members") or (
+        args.command == "rules" and args.rules_command == "replay"
+    )
 
 
 def _database_problem(settings: Settings) -> str | None:

@@ -175,25 +175,17 @@ def _context(request: Request, settings: SettingsDep, session: SessionDep) -> Re
 ContextDep = Annotated[RequestContext, Depends(_context)]
 
 
-async def _fhir_body(request: Request, settings: SettingsDep) -> bytes:
-    """The raw request body, if it is FHIR JSON and within the size limit (415 / 413 otherwise)."""
+async def read_body(request: Request, *, accepted: tuple[str, ...], limit: int) -> bytes:
+    """The raw request body, if its media type is one of `accepted` (UTF-8) and within `limit` (415 / 413)."""
     content_type = request.headers.get("content-type", "")
     media_type, _, params = content_type.partition(";")
-    if media_type.strip().lower() not in _FHIR_JSON_TYPES:
+    if media_type.strip().lower() not in accepted:
         got = repr(content_type) if content_type else "no Content-Type"
-        raise ServiceError(
-            415,
-            [
-                Problem(
-                    "not-supported",
-                    f"Send application/fhir+json; got {got}. This server speaks FHIR JSON only.",
-                )
-            ],
-        )
+        message = f"Send {accepted[0]}; got {got}. This endpoint accepts {', '.join(accepted)}."
+        raise ServiceError(415, [Problem("not-supported", message)])
     charset = params.strip().lower()
     if charset.startswith("charset=") and charset.split("=", 1)[1].strip('"') not in ("utf-8", "utf8"):
         raise ServiceError(415, [Problem("not-supported", "FHIR JSON is UTF-8; send charset=utf-8 or none.")])
-    limit = settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ServiceError(413, [_too_large(limit)])
@@ -205,6 +197,11 @@ async def _fhir_body(request: Request, settings: SettingsDep) -> bytes:
             raise ServiceError(413, [_too_large(limit)])
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _fhir_body(request: Request, settings: SettingsDep) -> bytes:
+    """The raw request body, if it is FHIR JSON and within the size limit (415 / 413 otherwise)."""
+    return await read_body(request, accepted=_FHIR_JSON_TYPES, limit=settings.max_body_bytes)
 
 
 def _too_large(limit: int) -> Problem:

@@ -78,7 +78,10 @@ def _sentence(text: str) -> str:
 
 
 def _is_fhir(request: Request) -> bool:
-    return request.url.path == FHIR_PREFIX or request.url.path.startswith(FHIR_PREFIX + "/")
+    """The FHIR face, or a request that sent FHIR (an enrollment feed to the staff face): both get FHIR errors."""
+    if request.url.path == FHIR_PREFIX or request.url.path.startswith(FHIR_PREFIX + "/"):
+        return True
+    return request.headers.get("content-type", "").startswith("application/fhir+")
 
 
 def render(request: Request, status: int, problems: list[Problem], headers: dict[str, str] | None = None) -> Response:

@@ -82,6 +82,8 @@ POLICY: dict[str, Rule] = {
     "list_clients": Rule(ADMIN, "um/admin"),
     "save_client": Rule(ADMIN, "um/admin"),
     "update_client": Rule(ADMIN, "um/admin"),
+    "import_members": Rule(ADMIN, "um/admin"),
+    "get_member": Rule(STAFF, "um/review"),
 }
 
 

@@ -379,3 +379,34 @@ class Appeal(Base):
     decided_at: Mapped[datetime | None] = mapped_column(Timestamp, index=True)
     decided_by: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Member(Base):
+    """A person the plan insures, as the enrollment feed names them (member id = Coverage MB id / subscriberId)."""
+
+    __tablename__ = "members"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    family: Mapped[str | None] = mapped_column(String(200))
+    given: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[str | None] = mapped_column(String(10))
+    gender: Mapped[str | None] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class MemberCoverage(Base):
+    """One coverage of a member: its period, plan and payor, upserted by (member id, coverage identifier)."""
+
+    __tablename__ = "member_coverages"
+
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    coverage_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    start: Mapped[str] = mapped_column(String(10))
+    end: Mapped[str | None] = mapped_column(String(10))
+    payor: Mapped[str | None] = mapped_column(String(300))
+    group_id: Mapped[str | None] = mapped_column(String(100))
+    plan: Mapped[str | None] = mapped_column(String(100))
+    relationship: Mapped[str | None] = mapped_column(String(30))
+    type_code: Mapped[str | None] = mapped_column(String(50))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
