@@ -47,11 +47,17 @@ def assert_well_formed_answer(path: str, response: Any) -> None:
     assert response.status_code < 500, (path, response.status_code, response.text[:500])
     if response.status_code >= 400 and response.status_code != 405:
         body = response.json()
-        if path.startswith("/fhir"):
+        sent_fhir = response.request.headers.get("content-type", "").startswith("application/fhir+")
+        if path.startswith("/fhir") or sent_fhir:
+            # The FHIR face, and a FHIR body sent to the staff face (an enrollment feed), answer in FHIR.
             assert body["resourceType"] == "OperationOutcome", body
             assert body["issue"]
+        elif "error" in body:
+            assert response.request.url.path == "/auth/token", body  # OAuth errors
         else:
-            assert "detail" in body or "error" in body, body
+            assert response.headers["content-type"] == "application/problem+json", body
+            assert body["title"], body
+            assert body["detail"], body
 
 
 @SCHEMA.parametrize()

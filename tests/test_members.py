@@ -13,7 +13,9 @@ from sqlalchemy import select
 from um_service.cli import main as cli
 from um_service.db.models import MemberCoverage
 
-from conftest import AuthClient, Clock
+from builders import request_bundle
+from conftest import AuthClient, Clock, review_codes, submit
+from pas_checks import assert_response_bundle
 
 FHIR_NDJSON = "application/fhir+ndjson"
 MB = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MB"}]}
@@ -164,3 +166,45 @@ def test_the_cli_imports_files_each_all_or_nothing(
     assert f"{bad}: not imported (1 problem(s))" in err
     with database.transaction() as session:
         assert sorted(c.member_id for c in session.scalars(select(MemberCoverage))) == ["M-100", "M-200"]
+
+
+def test_with_an_empty_registry_any_member_is_accepted(client: AuthClient) -> None:
+    answer = submit(client, request_bundle(member_id="NOT-ENROLLED"))
+
+    assert answer.status_code == 200
+    assert review_codes(answer.json()) == {1: "A4"}
+
+
+def test_once_the_registry_holds_members_an_unknown_member_is_refused_and_only_the_refusal_stored(
+    client: AuthClient, counts: Any
+) -> None:
+    assert post_feed(client, bundle(patient("p1"), coverage("MBR-1001", "p1"))).status_code == 200
+    before = counts()
+
+    refused = submit(client, request_bundle(identifier="REQ-UNKNOWN", member_id="MBR-9999"))
+
+    claim_response = assert_response_bundle(refused.json())
+    assert claim_response["outcome"] == "error"
+    assert claim_response["error"][0]["code"]["coding"][0]["code"] == "75"
+    assert claim_response["disposition"] == (
+        "No member of this plan has the member id given (MBR-9999). Check the member id on the card and send the "
+        "request again."
+    )
+    after = counts()
+    grew = {table for table in after if after[table] != before[table]}
+    assert grew == {"refusals", "audit_events"}
+    assert after["refusals"] - before["refusals"] == 1
+
+    accepted = submit(client, request_bundle(identifier="REQ-KNOWN", member_id="MBR-1001"))
+    assert review_codes(accepted.json()) == {1: "A4"}
+
+
+def test_eligibility_required_refuses_even_with_an_empty_registry(database: Any, migrated: str, clock: Clock) -> None:
+    from um_service.app import create_app
+    from um_service.settings import Settings
+
+    settings = Settings(database_url=migrated, dispatcher=False, eligibility="required")
+    with AuthClient(create_app(settings, clock=clock, database=database), clock) as client:
+        refused = submit(client, request_bundle(member_id="MBR-1001"))
+
+    assert refused.json()["entry"][0]["resource"]["error"][0]["code"]["coding"][0]["code"] == "75"

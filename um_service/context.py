@@ -23,3 +23,4 @@ class RequestContext:
     limits: Limits
     rules: RuleSet
     due_overrides: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    eligibility: str = "auto"

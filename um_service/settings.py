@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     max_claim_items: int = 999
     max_string_length: int = 4 * 1024 * 1024
 
+    # Eligibility: "auto" checks members against the registry once it holds anyone, "required" always, "off" never.
+    eligibility: Literal["auto", "required", "off"] = "auto"
+
     # Per line of business (Coverage.type code): {"medicaid": {"standard_days": 7, "expedited_hours": 72}}.
     due_overrides: dict[str, dict[str, int]] = {}
     # Staff seed file (queues, reviewers) loaded at start-up when present.

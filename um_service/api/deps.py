@@ -163,6 +163,7 @@ def _context(request: Request, settings: SettingsDep, session: SessionDep) -> Re
         payer_system=settings.payer_identifier_system,
         rules=request.app.state.rules.current,
         due_overrides=settings.due_overrides,
+        eligibility=settings.eligibility,
         limits=Limits(
             max_json_depth=settings.max_json_depth,
             max_bundle_entries=settings.max_bundle_entries,

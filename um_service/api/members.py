@@ -17,7 +17,8 @@ FEED_TYPES = ("application/fhir+json", "application/fhir+ndjson", "application/x
 _FEED_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {media: {"schema": {"type": "string"}} for media in FEED_TYPES},
+        "description": "A FHIR Bundle of Patients and Coverages, or NDJSON (application/fhir+ndjson, one per line).",
+        "content": {"application/fhir+json": {"schema": {"type": "object", "title": "Bundle"}}},
     }
 }
 

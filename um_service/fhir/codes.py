@@ -101,6 +101,7 @@ class RejectReason(enum.StrEnum):
     """X12 901 (AAA03) reject reason codes used for business refusals."""
 
     INPUT_ERRORS = "33"
+    SUBSCRIBER_NOT_FOUND = "75"
     AUTHORIZATION_NOT_FOUND = "AA"
 
 

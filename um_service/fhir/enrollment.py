@@ -113,6 +113,9 @@ def _resources(raw: bytes, name: str, problems: list[Problem]) -> Iterator[tuple
                 yield where, resource
             return
         if isinstance(document, dict):
+            if not isinstance(document.get("resourceType"), str):
+                problems.append(Problem("structure", "Not a FHIR resource (no resourceType).", f"{name} line 1"))
+                return
             yield f"{name} line 1", document
             return
     for number, line in enumerate(raw.splitlines(), start=1):

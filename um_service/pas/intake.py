@@ -19,6 +19,7 @@ from ..case.lifecycle import PROVIDER, Action, Actor
 from ..case.records import new_item, record_keys, store_submission
 from ..case.status import CaseStatus, Priority, new_preauth_ref
 from ..context import RequestContext
+from ..coverage import registry
 from ..db import repository
 from ..db.models import Case
 from ..errors import Forbidden
@@ -86,6 +87,9 @@ def _why_not(
             "identifier; to change that request, send a Claim Update naming it in Claim.related.",
             "Bundle.entry[0].resource.identifier",
         )
+    refusal = _not_enrolled(session, request, context)
+    if refusal is not None:
+        return None, refusal
     cancelled = [str(i.sequence) for i in request.items if i.cancelled]
     if request.cancels_all or cancelled:
         what = (
@@ -98,6 +102,26 @@ def _why_not(
             "Bundle.entry[0].resource.related",
         )
     return None, None
+
+
+def _not_enrolled(session: Session, request: PasRequest, context: RequestContext) -> BusinessRefusal | None:
+    """An unknown member is refused (X12 AAA 75) once the registry is in use (UM_ELIGIBILITY, README)."""
+    if context.eligibility == "off" or (context.eligibility == "auto" and not registry.has_members(session)):
+        return None
+    member, _ = registry.coverages_of(session, request.parties.member_ids)
+    if member is not None:
+        return None
+    looked_for = ", ".join(sorted(request.parties.member_ids)) or "none given"
+    coverage = request.parties.coverage
+    where = (
+        f"Bundle.entry[{coverage.index}].resource.subscriberId" if coverage else "Bundle.entry[0].resource.insurance"
+    )
+    return BusinessRefusal(
+        RejectReason.SUBSCRIBER_NOT_FOUND,
+        f"No member of this plan has the member id given ({looked_for}). Check the member id on the card and "
+        "send the request again.",
+        where,
+    )
 
 
 def _open_case(session: Session, *, request: PasRequest, context: RequestContext) -> bytes:
