@@ -155,7 +155,9 @@ def allows(action: Action, role: str, status: str) -> bool:
     return rule is not None and CaseStatus(status) in rule.allowed
 
 
-def begin(session: Session, *, case: Case, action: Action, actor: Actor) -> Change:
+def begin(
+    session: Session, *, case: Case, action: Action, actor: Actor, items: Iterable[CaseItem] | None = None
+) -> Change:
     """Check the table for a case whose row the caller has locked (or just created): 403 for a role that may never
     take the action, 409 for a state it may not be taken from or a case someone else holds."""
     rule = TABLE[action].get(actor.role)
@@ -166,8 +168,8 @@ def begin(session: Session, *, case: Case, action: Action, actor: Actor) -> Chan
         raise Conflict(f"cannot {_verb(action)} a case that is {_words(case.status)}; only one that is {states}")
     if rule.holder_only and case.assignee not in (None, actor.id):
         raise Conflict(f"the case is held by {case.assignee}")
-    items = {item.sequence: item for item in repository.items_of(session, case.id)}
-    return Change(case, items, action, actor, rule)
+    found = repository.items_of(session, case.id) if items is None else items  # a new case's items are in hand
+    return Change(case, {item.sequence: item for item in found}, action, actor, rule)
 
 
 def derive(change: Change) -> CaseStatus:

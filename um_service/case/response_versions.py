@@ -55,7 +55,8 @@ def publish_if_changed(
     """The case's ClaimResponse derived from its items: stored as the case's next version if it says anything the
     current version does not (its version and time stamps aside); returns it and whether it was published."""
     results = item_results(items)
-    current = repository.current_claim_response(session, case.id)
+    # A new case has no version yet: nothing to compare with, and no query to make.
+    current = repository.current_claim_response(session, case.id) if case.response_version else None
     if current is not None:
         unchanged = _view(case, current.version, current.created_at, request, results)
         if claim_response(unchanged, payer_system=payer_system) == current.claim_response:

@@ -119,13 +119,7 @@ def error_response_bundle(
         "disposition": refusal.message,
         "error": [error],
     }
-    echoed = _closure(request.index, [parties.patient, parties.insurer, parties.provider])
-    return _bundle(
-        PROFILE_RESPONSE_BUNDLE,
-        request.bundle_identifier,
-        now,
-        [(f"{base_url}/ClaimResponse/{refusal_id}", resource), *echoed],
-    )
+    return response_bundle(request, resource, base_url=base_url, now=now)
 
 
 def _bundle(

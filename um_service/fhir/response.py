@@ -112,7 +112,7 @@ def claim_response(view: CaseView, *, payer_system: str) -> dict[str, Any]:
             {"url": EXT_CLAIM_RESPONSE_REVIEWER, "extension": [{"url": "wasHumanReviewedFlag", "valueBoolean": True}]}
         ]
     notes = [
-        {"number": r.sequence, "type": "display", "text": _note(r, view.due)} for r in view.items if _note(r, view.due)
+        {"number": r.sequence, "type": "display", "text": text} for r in view.items if (text := _note(r, view.due))
     ]
     if notes:
         resource["processNote"] = notes
@@ -158,7 +158,8 @@ def disposition(items: Sequence[ItemResult], *, preauth_ref: str, due: datetime 
         ("item " if len(sequences) == 1 else "items ") + ", ".join(map(str, sequences)) + f" {phrase}"
         for phrase, sequences in groups.items()
     ]
-    text = "; ".join(parts).capitalize() + "."
+    joined = "; ".join(parts)
+    text = joined[:1].upper() + joined[1:] + "."
     if any(r.action is ReviewAction.PENDED for r in items):
         if due is not None:
             text += f" A decision is due by {_due(due)}."

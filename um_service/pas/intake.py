@@ -151,8 +151,8 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
     outcomes = decision.decide(request, rule_set=context.rules, received=case.received_at)
     items = [new_item(case.id, requested, outcomes.get(requested.sequence), context) for requested in request.items]
     session.add_all(items)
-    change = lifecycle.begin(session, case=case, action=Action.SUBMIT, actor=Actor(context.submitter, PROVIDER))
-    change.items = {item.sequence: item for item in items}
+    actor = Actor(context.submitter, PROVIDER)
+    change = lifecycle.begin(session, case=case, action=Action.SUBMIT, actor=actor, items=items)
     change.detail.update({"items": {i.sequence: i.review_action for i in items}, "priority": case.priority})
 
     def route(received: Case) -> str:
