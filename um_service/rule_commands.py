@@ -26,7 +26,7 @@ def check(directory: Path, *, quiet: bool = False) -> int:
     if not quiet:
         print(
             f"rule set {rule_set.version}: {len(rule_set.rules)} rules, {len(rule_set.valuesets)} value sets, "
-            f"{len(rule_set.files)} files, {len(rule_set.warnings)} warnings"
+            f"{len(rule_set.plans.plans)} plans, {len(rule_set.files)} files, {len(rule_set.warnings)} warnings"
         )
     return 0
 

@@ -45,6 +45,8 @@ class ItemView(BaseModel):
     review_priority: str
     reason: str | None
     reason_code: str | None
+    # "administrative" (intake: coverage, plan exclusion) or "clinical" (a medical director) for a denied item.
+    decision_kind: str | None = None
     authorized_quantity: float | None
     decided_by: str | None
     rule_id: str | None
@@ -107,6 +109,9 @@ class RuleSetView(BaseModel):
     valuesets: int
     files: list[str]
     warnings: list[RuleProblemView]
+    lines_of_business: list[dict[str, Any]] = []
+    plans: list[dict[str, Any]] = []
+    administrative_reasons: dict[str, dict[str, str]] = {}
 
 
 class ReloadResult(BaseModel):
@@ -164,6 +169,9 @@ def current_rules(request: Request) -> RuleSetView:
         valuesets=len(rule_set.valuesets),
         files=sorted(rule_set.files),
         warnings=_problems(rule_set.warnings),
+        lines_of_business=[line.model_dump() for line in rule_set.plans.lines_of_business.values()],
+        plans=[plan.plan.model_dump(by_alias=True, exclude_defaults=True) for plan in rule_set.plans.plans.values()],
+        administrative_reasons={kind: r.model_dump() for kind, r in rule_set.plans.reasons.items()},
     )
 
 

@@ -12,8 +12,14 @@ from ..db.models import AuditEvent
 
 
 def outcome(status: str, items: Iterable[Any]) -> dict[str, Any]:
-    """The case status and every item's review action after a change: the facts reports are computed from."""
-    return {"status": status, "item_actions": {str(i.sequence): i.review_action for i in items}}
+    """The case status and every item's review action after a change: the facts reports are computed from
+    (with the items not certified administratively, when there are any)."""
+    items = list(items)
+    found: dict[str, Any] = {"status": status, "item_actions": {str(i.sequence): i.review_action for i in items}}
+    administrative = [str(i.sequence) for i in items if getattr(i, "decision_kind", None) == "administrative"]
+    if administrative:
+        found["administrative_items"] = administrative
+    return found
 
 
 def record(

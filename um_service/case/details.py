@@ -26,6 +26,7 @@ def details(session: Session, case_id: str) -> dict[str, Any] | None:
                 "review_priority": item.review_priority,
                 "reason": item.reason,
                 "reason_code": item.reason_code,
+                "decision_kind": item.decision_kind,
                 "authorized_quantity": item.authorized_quantity,
                 "decided_by": item.decided_by,
                 "rule_id": item.rule_id,

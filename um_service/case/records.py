@@ -17,6 +17,8 @@ from ..fhir.codes import ReviewAction
 from ..fhir.pas_request import PasRequest, RequestedItem
 
 CANCELLED_BY_PROVIDER = "Cancelled by the provider."
+# Who decided an item without a person: the rules, or intake's coverage and benefit checks (administrative).
+AUTOMATION, INTAKE = "automation", "intake"
 
 
 def new_item(case_id: str, requested: RequestedItem, outcome: ItemOutcome | None, context: RequestContext) -> CaseItem:
@@ -44,7 +46,9 @@ def apply_outcome(item: CaseItem, outcome: ItemOutcome, context: RequestContext)
     item.skills = list(outcome.skills)
     item.review_priority = outcome.review_priority
     item.reason = outcome.reason
-    item.decided_by = "automation" if outcome.action.is_final else None
+    item.reason_code = outcome.reason_code
+    item.decision_kind = outcome.kind
+    item.decided_by = (INTAKE if outcome.kind else AUTOMATION) if outcome.action.is_final else None
     item.rule_id = outcome.rule_id
     item.ruleset_version = context.rules.version
     item.trace = list(outcome.trace)
@@ -57,6 +61,8 @@ def cancel_item(item: CaseItem, context: RequestContext) -> None:
     """Mark an item cancelled by the provider."""
     item.review_action = ReviewAction.CANCELLED
     item.reason = CANCELLED_BY_PROVIDER
+    item.reason_code = None
+    item.decision_kind = None
     item.decided_by = None
     item.documents = []
     item.updated_at = context.now

@@ -12,6 +12,7 @@ from ..db.models import Case, CaseItem, ClaimResponseVersion
 from ..fhir.codes import ReviewAction
 from ..fhir.pas_request import PasRequest, view_stored_request
 from ..fhir.response import CaseView, ItemResult, claim_response
+from .records import AUTOMATION, INTAKE
 
 _NOTED = frozenset(
     {ReviewAction.NOT_CERTIFIED, ReviewAction.PARTIAL, ReviewAction.MODIFIED, ReviewAction.CONTACT_PAYER}
@@ -37,7 +38,7 @@ def item_results(items: list[CaseItem]) -> list[ItemResult]:
                 documents=documents,
                 authorized_quantity=item.authorized_quantity,
                 reason_code=item.reason_code,
-                human=item.decided_by not in (None, "automation"),
+                human=item.decided_by not in (None, AUTOMATION, INTAKE),
             )
         )
     return results

@@ -74,17 +74,23 @@ def has_members(session: Session) -> bool:
 
 
 def coverages_of(session: Session, member_ids: Iterable[str]) -> tuple[str | None, list[MemberCoverage]]:
-    """The first registered member among these ids and their coverages (None, [] when none is registered)."""
+    """The first registered member among these ids and their coverages (None, [] when none is registered).
+
+    One statement (members left-joined to their coverages, both by primary key): intake pays one round trip.
+    """
     ids = sorted(set(member_ids))
     if not ids:
         return None, []
-    found = session.scalars(select(Member.id).where(Member.id.in_(ids)).order_by(Member.id).limit(1)).first()
-    if found is None:
+    rows = session.execute(
+        select(Member.id, MemberCoverage)
+        .outerjoin(MemberCoverage, MemberCoverage.member_id == Member.id)
+        .where(Member.id.in_(ids))
+        .order_by(Member.id, MemberCoverage.start)
+    ).all()
+    if not rows:
         return None, []
-    rows = session.scalars(
-        select(MemberCoverage).where(MemberCoverage.member_id == found).order_by(MemberCoverage.start)
-    )
-    return found, list(rows)
+    found = rows[0][0]
+    return found, [coverage for member_id, coverage in rows if member_id == found and coverage is not None]
 
 
 def member_view(session: Session, member_id: str) -> dict[str, Any] | None:

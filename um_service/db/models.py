@@ -201,6 +201,9 @@ class CaseItem(Base):
     authorized_end: Mapped[str | None] = mapped_column(String(10))
     authorized_quantity: Mapped[float | None] = mapped_column(Float)
     reason_code: Mapped[str | None] = mapped_column(String(20))
+    # Why an item was not certified: "administrative" (intake: coverage, plan exclusions) or "clinical" (a medical
+    # director); None for anything else.
+    decision_kind: Mapped[str | None] = mapped_column(String(20))
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..fhir.pas_request import PasRequest
-from .engine import DEFAULT_QUEUE, ItemOutcome, evaluate, present_documents
+from .engine import DEFAULT_QUEUE, ItemOutcome, evaluate, present_documents, service_date
 from .ruleset import RuleProblem, RuleSet, RuleSetError, load_directory, load_files
 
 __all__ = [
@@ -23,9 +23,17 @@ __all__ = [
     "load_directory",
     "load_files",
     "present_documents",
+    "service_date",
 ]
 
 
-def decide(request: PasRequest, *, rule_set: RuleSet, received: dt.datetime) -> dict[int, ItemOutcome]:
+def decide(
+    request: PasRequest,
+    *,
+    rule_set: RuleSet,
+    received: dt.datetime,
+    line_of_business: str | None = None,
+    plans: frozenset[str] = frozenset(),
+) -> dict[int, ItemOutcome]:
     """The automated outcome of every item of the request that is not cancelled, by item sequence."""
-    return evaluate(request, rule_set, received=received)
+    return evaluate(request, rule_set, received=received, line_of_business=line_of_business, plans=plans)

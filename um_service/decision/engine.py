@@ -38,11 +38,34 @@ class ItemOutcome:
     authorized_period: tuple[str, str] | None = None
     documents: tuple[DocumentRequirement, ...] = ()
     trace: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    # Set on what intake does not certify for reasons of coverage (never by a rule): kind and X12 886 code.
+    kind: str | None = None
+    reason_code: str | None = None
+    # Where an approval that cannot stand (a benefit limit reached) goes for review.
+    fallback_queue: str | None = None
 
 
-def evaluate(request: PasRequest, rule_set: RuleSet, *, received: dt.datetime) -> dict[int, ItemOutcome]:
-    """The outcome of every item that is not cancelled, by sequence."""
+def evaluate(
+    request: PasRequest,
+    rule_set: RuleSet,
+    *,
+    received: dt.datetime,
+    line_of_business: str | None = None,
+    plans: frozenset[str] = frozenset(),
+) -> dict[int, ItemOutcome]:
+    """The outcome of every item that is not cancelled, by sequence.
+
+    `line_of_business` is the member's line of business as the registry and plan book give it; without it, the
+    plan book resolves the request's Coverage (plan, else type codes). `plans` are plan ids known beyond the
+    request's Coverage.class (the registry's).
+    """
     facts = _Facts.of(request)
+    parties = request.parties
+    line = line_of_business or rule_set.plans.line_of_business(parties.plan, parties.coverage_types)
+    if line is not None:
+        facts = replace(facts, lines_of_business=frozenset({line}))
+    if plans:
+        facts = replace(facts, plans=facts.plans | plans)
     return {
         item.sequence: _decide_item(item, facts, rule_set, received.date())
         for item in request.items
@@ -217,6 +240,7 @@ def _action(item: RequestedItem, rule: CompiledRule, facts: _Facts, trace: list[
         None,
         f"Approved: {rule.rule.description.strip()} ({rule.id})",
         authorized_period=_authorized_period(item, outcome.authorized_days),
+        fallback_queue=fallback,
     )
 
 

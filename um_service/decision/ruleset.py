@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import ValidationError
@@ -20,9 +20,22 @@ from ..errors import Problem, ServiceError
 from .expressions import MEMBER_OF, Compiled, ExpressionError, compile_expression
 from .index import EXACT, RANGE, VALUESET, CodeIndex, Coverage
 from .model import Condition, Rule, RuleFile, ValueSet, system_url
+from .plans import (
+    AdministrativeReason,
+    CompiledExclusion,
+    CompiledLimit,
+    CompiledPlan,
+    LineOfBusiness,
+    Plan,
+    PlanBook,
+    PlanFile,
+    coverage_of,
+)
 
 CAUTION = {"pend": 3, "approve": 2, "not_required": 1}
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LISTS = ("rules", "valuesets", "plans", "lines_of_business")
+_File = TypeVar("_File", RuleFile, PlanFile)
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,7 @@ class RuleSet:
     index: CodeIndex[CompiledRule] = field(repr=False)
     valueset_coverage: Mapping[str, Coverage] = field(repr=False, default_factory=dict)
     warnings: tuple[RuleProblem, ...] = ()
+    plans: PlanBook = field(default_factory=PlanBook)
 
     def by_id(self, rule_id: str) -> CompiledRule | None:
         """A rule by id."""
@@ -100,8 +114,15 @@ class RuleSet:
 
 
 def rule_files(directory: Path) -> dict[str, str]:
-    """The rule files of a rules directory (top-level and valuesets/ YAML), by path relative to it."""
-    paths = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml"), *directory.glob("valuesets/*.yaml")])
+    """The rule files of a rules directory (top-level, valuesets/ and plans/ YAML), by path relative to it."""
+    paths = sorted(
+        [
+            *directory.glob("*.yaml"),
+            *directory.glob("*.yml"),
+            *directory.glob("valuesets/*.yaml"),
+            *directory.glob("plans/*.yaml"),
+        ]
+    )
     return {str(p.relative_to(directory)): p.read_text() for p in paths}
 
 
@@ -126,16 +147,23 @@ def load_files(files: Mapping[str, str]) -> RuleSet:
 
     problems: list[RuleProblem] = []
     parsed: list[tuple[str, RuleFile]] = []
+    plan_files: list[tuple[str, PlanFile]] = []
     for name, text in sorted(files.items()):
-        rule_file = _parse(name, text, problems)
+        if name.startswith("plans/"):
+            plan_file = _parse(name, text, problems, PlanFile)
+            if plan_file is not None:
+                plan_files.append((name, plan_file))
+            continue
+        rule_file = _parse(name, text, problems, RuleFile)
         if rule_file is not None:
             parsed.append((name, rule_file))
     valuesets = _valuesets(parsed, problems)
     coverage = {name: _valueset_coverage(valueset) for name, valueset in valuesets.items()}
     compiled = _compile_rules(parsed, valuesets, problems)
+    book = _plan_book(plan_files, coverage, problems)
     if problems:
         raise RuleSetError(problems)
-    findings = analyse(compiled)
+    findings = analyse(compiled) + _unknown_plans(compiled, book)
     errors = [p for p in findings if p.severity == "error"]
     if errors:
         raise RuleSetError(errors)
@@ -147,10 +175,11 @@ def load_files(files: Mapping[str, str]) -> RuleSet:
         index=CodeIndex((rule, rule.coverage) for rule in compiled),
         valueset_coverage=coverage,
         warnings=tuple(p for p in findings if p.severity != "error"),
+        plans=book,
     )
 
 
-def _parse(name: str, text: str, problems: list[RuleProblem]) -> RuleFile | None:
+def _parse(name: str, text: str, problems: list[RuleProblem], model: type[_File]) -> _File | None:
     try:
         data = yaml.load(text, Loader=_LOADER)  # a safe loader: libyaml's when PyYAML has it
     except yaml.YAMLError as exc:
@@ -159,9 +188,9 @@ def _parse(name: str, text: str, problems: list[RuleProblem]) -> RuleFile | None
         problems.append(RuleProblem(name, None, where, f"not valid YAML: {getattr(exc, 'problem', exc)}"))
         return None
     if data is None:
-        return RuleFile()
+        return model()
     try:
-        return RuleFile.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
             problems.append(_validation_problem(name, data, error))
@@ -171,7 +200,7 @@ def _parse(name: str, text: str, problems: list[RuleProblem]) -> RuleFile | None
 def _validation_problem(name: str, data: Any, error: Any) -> RuleProblem:
     location = list(error.get("loc", ()))
     rule_id = None
-    if len(location) >= 2 and location[0] in ("rules", "valuesets") and isinstance(location[1], int):
+    if len(location) >= 2 and location[0] in _LISTS and isinstance(location[1], int):
         items = data.get(location[0]) if isinstance(data, dict) else None
         if isinstance(items, list) and location[1] < len(items) and isinstance(items[location[1]], dict):
             rule_id = str(items[location[1]].get("id") or f"#{location[1] + 1}")
@@ -254,3 +283,73 @@ def _add(coverage: Coverage, system: str, codes: tuple[str, ...], code_range: An
         coverage.add_code(url, code, specificity)
     if code_range is not None:
         coverage.ranges.append((url, code_range.start, code_range.end, RANGE if specificity == EXACT else specificity))
+
+
+def _plan_book(
+    plan_files: list[tuple[str, PlanFile]], valuesets: Mapping[str, Coverage], problems: list[RuleProblem]
+) -> PlanBook:
+    lines: dict[str, LineOfBusiness] = {}
+    reasons: dict[str, AdministrativeReason] = {}
+    for name, plan_file in plan_files:
+        for line in plan_file.lines_of_business:
+            if line.id in lines:
+                problems.append(RuleProblem(name, line.id, "id", "line of business declared twice"))
+            lines[line.id] = line
+        for kind, reason in plan_file.administrative_reasons.items():
+            if kind in reasons:
+                problems.append(RuleProblem(name, None, f"administrative_reasons.{kind}", "given twice"))
+            reasons[kind] = reason
+    plans: dict[str, CompiledPlan] = {}
+    for name, plan_file in plan_files:
+        for plan in plan_file.plans:
+            if plan.id in plans:
+                problems.append(RuleProblem(name, plan.id, "id", f"plan also defined in {plans[plan.id].file}"))
+                continue
+            if plan.line_of_business not in lines:
+                problems.append(
+                    RuleProblem(
+                        name,
+                        plan.id,
+                        "line_of_business",
+                        f"unknown line of business {plan.line_of_business!r} (declared: {sorted(lines) or 'none'})",
+                    )
+                )
+            plans[plan.id] = _compile_plan(name, plan, valuesets, problems)
+    return PlanBook(plans=plans, lines_of_business=lines, reasons=reasons)
+
+
+def _compile_plan(
+    name: str, plan: Plan, valuesets: Mapping[str, Coverage], problems: list[RuleProblem]
+) -> CompiledPlan:
+    exclusions = []
+    for position, exclusion in enumerate(plan.excludes):
+        coverage, unknown = coverage_of(exclusion.services, valuesets)
+        for missing in unknown:
+            problems.append(RuleProblem(name, plan.id, f"excludes.{position}", f"unknown value set {missing!r}"))
+        exclusions.append(CompiledExclusion(exclusion, coverage))
+    limits = []
+    seen = set()
+    for position, limit in enumerate(plan.limits):
+        if limit.id in seen:
+            problems.append(RuleProblem(name, plan.id, f"limits.{position}.id", f"limit id {limit.id!r} used twice"))
+        seen.add(limit.id)
+        coverage, unknown = coverage_of(limit.services, valuesets)
+        for missing in unknown:
+            problems.append(RuleProblem(name, plan.id, f"limits.{position}", f"unknown value set {missing!r}"))
+        limits.append(CompiledLimit(limit, coverage))
+    return CompiledPlan(plan, name, tuple(exclusions), tuple(limits))
+
+
+def _unknown_plans(compiled: list[CompiledRule], book: PlanBook) -> list[RuleProblem]:
+    """Warn of rules naming a line of business or plan the plan book does not know (once it declares any)."""
+    found = []
+    for rule in compiled:
+        if book.lines_of_business:
+            for line in sorted(set(rule.rule.lines_of_business) - set(book.lines_of_business)):
+                reason = f"line of business {line!r} is not declared in plans/; the rule never applies"
+                found.append(RuleProblem(rule.file, rule.id, "lines_of_business", reason, "warning"))
+        if book.plans:
+            for plan in sorted(set(rule.rule.plans) - set(book.plans)):
+                reason = f"plan {plan!r} is not listed in plans/ (it may still match a Coverage.class value)"
+                found.append(RuleProblem(rule.file, rule.id, "plans", reason, "warning"))
+    return found

@@ -230,6 +230,8 @@ def build_request(spec: RequestSpec, bundles: Path) -> dict[str, Any]:
         patient["birthDate"] = spec.birth_date
     coverage = _resource_at(bundle, claim["insurance"][0]["coverage"]["reference"])
     if spec.coverage is not None:
+        if spec.coverage.line_of_business is not None and spec.coverage.plan is None:
+            coverage.pop("class", None)  # the base request's plan belongs to another line of business
         if spec.coverage.line_of_business is not None:
             coverage["type"] = {
                 "coding": [

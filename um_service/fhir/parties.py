@@ -38,6 +38,21 @@ class Parties:
         return found[0][1] if found else None
 
     @property
+    def coverage_types(self) -> list[str]:
+        """The focal Coverage's type codes, in the order sent."""
+        return [code for _, code in codings(self.coverage.resource.get("type"))] if self.coverage else []
+
+    @property
+    def plan(self) -> str | None:
+        """The focal Coverage's plan (Coverage.class of type plan), if sent."""
+        for coverage_class in as_list(self.coverage.resource.get("class") if self.coverage else None):
+            coverage_class = as_dict(coverage_class)
+            value = coverage_class.get("value")
+            if any(code == "plan" for _, code in codings(coverage_class.get("type"))) and isinstance(value, str):
+                return value
+        return None
+
+    @property
     def member_state(self) -> str | None:
         """The member's state (first address), for reviewer licensing."""
         for address in as_list(self.patient.resource.get("address")):

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .elements import as_list
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:
@@ -54,7 +56,7 @@ class BundleIndex:
     def of(cls, bundle: dict[str, Any]) -> BundleIndex:
         """Index the well-formed entries of a Bundle (ones with a resource object)."""
         entries = []
-        for index, raw in enumerate(bundle.get("entry") or []):
+        for index, raw in enumerate(as_list(bundle.get("entry"))):
             if isinstance(raw, dict) and isinstance(raw.get("resource"), dict):
                 entries.append(Entry(index, str(raw.get("fullUrl") or ""), raw["resource"]))
         return cls(entries)

@@ -20,6 +20,7 @@ import jsonschema_rs
 import orjson
 
 from ..errors import Problem
+from .elements import as_list
 
 _ENVELOPE = "__BundleEnvelope"
 
@@ -52,7 +53,7 @@ def check_bundle(bundle: dict[str, Any]) -> list[Problem]:
     """Every structural problem of a Bundle and of each entry's resource, each with its FHIRPath."""
     validator, types = _schema()
     problems = _errors(validator, _ENVELOPE, bundle, "Bundle")
-    for index, entry in enumerate(bundle.get("entry") or []):
+    for index, entry in enumerate(as_list(bundle.get("entry"))):
         if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
             continue  # the envelope check has reported it
         problems += check_resource(entry["resource"], f"Bundle.entry[{index}].resource", types=types)

@@ -13,15 +13,15 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import decision
 from ..case import clocks, lifecycle
 from ..case.lifecycle import PROVIDER, Action, Actor
 from ..case.records import new_item, record_keys, store_submission
 from ..case.status import CaseStatus, Priority, new_preauth_ref
 from ..context import RequestContext
-from ..coverage import registry
+from ..coverage import benefits
+from ..coverage.benefits import ADMINISTRATIVE
 from ..db import repository
-from ..db.models import Case
+from ..db.models import Case, CaseItem
 from ..errors import Forbidden
 from ..fhir.bundles import BusinessRefusal
 from ..fhir.codes import RejectReason
@@ -74,7 +74,7 @@ def _check_organization(request: PasRequest, context: RequestContext) -> None:
 
 
 def _why_not(
-    session: Session, request: PasRequest, context: RequestContext
+    session: Session, request: PasRequest, membership: benefits.Membership, context: RequestContext
 ) -> tuple[Case | None, BusinessRefusal | None]:
     """Why a new request is refused (and the case whose identifier it reuses), or (None, None)."""
     owners = repository.case_ids_with_identifiers(session, submitter=context.submitter, identifiers=request.identifiers)
@@ -87,9 +87,8 @@ def _why_not(
             "identifier; to change that request, send a Claim Update naming it in Claim.related.",
             "Bundle.entry[0].resource.identifier",
         )
-    refusal = _not_enrolled(session, request, context)
-    if refusal is not None:
-        return None, refusal
+    if membership.unknown:
+        return None, _not_enrolled(request)
     cancelled = [str(i.sequence) for i in request.items if i.cancelled]
     if request.cancels_all or cancelled:
         what = (
@@ -104,13 +103,8 @@ def _why_not(
     return None, None
 
 
-def _not_enrolled(session: Session, request: PasRequest, context: RequestContext) -> BusinessRefusal | None:
+def _not_enrolled(request: PasRequest) -> BusinessRefusal:
     """An unknown member is refused (X12 AAA 75) once the registry is in use (UM_ELIGIBILITY, README)."""
-    if context.eligibility == "off" or (context.eligibility == "auto" and not registry.has_members(session)):
-        return None
-    member, _ = registry.coverages_of(session, request.parties.member_ids)
-    if member is not None:
-        return None
     looked_for = ", ".join(sorted(request.parties.member_ids)) or "none given"
     coverage = request.parties.coverage
     where = (
@@ -125,13 +119,14 @@ def _not_enrolled(session: Session, request: PasRequest, context: RequestContext
 
 
 def _open_case(session: Session, *, request: PasRequest, context: RequestContext) -> bytes:
-    owner, refusal = _why_not(session, request, context)
+    membership = benefits.look_up(session, request, context, on=benefits.first_day(request, context.now.date()))
+    owner, refusal = _why_not(session, request, membership, context)
     if refusal is not None:
         return refusals.refuse(
             session, request=request, caller=context, refusal=refusal, case_id=owner.id if owner else None
         )
     priority = Priority.EXPEDITED if request.expedited else Priority.STANDARD
-    line_of_business = request.parties.line_of_business
+    line_of_business = membership.line_of_business
     case = Case(
         id=str(uuid.uuid4()),
         submitter=context.submitter,
@@ -148,7 +143,7 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
     session.add(case)
     session.flush()
     record_keys(session, case=case, request=request, submitter=context.submitter)
-    outcomes = decision.decide(request, rule_set=context.rules, received=case.received_at)
+    outcomes = benefits.decide(session, request, membership, context, received=case.received_at)
     items = [new_item(case.id, requested, outcomes.get(requested.sequence), context) for requested in request.items]
     session.add_all(items)
     actor = Actor(context.submitter, PROVIDER)
@@ -166,11 +161,20 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
     resource = lifecycle.finish(
         session,
         change,
-        reason=f"PAS request received with {len(items)} item(s).",
+        reason=f"PAS request received with {len(items)} item(s)." + _administrative_note(items),
         context=context,
         request=request,
         then=route,
     )
     return store_submission(
         session, case=case, request=request, claim_response=resource, kind="initial", context=context
+    )
+
+
+def _administrative_note(items: list[CaseItem]) -> str:
+    """The history's words for items intake did not certify administratively."""
+    return "".join(
+        f" Item {i.sequence} not certified (administrative, {i.reason_code or 'no code'}): {i.reason}"
+        for i in items
+        if i.decision_kind == ADMINISTRATIVE
     )

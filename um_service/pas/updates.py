@@ -15,6 +15,7 @@ from ..case.lifecycle import PROVIDER, Action, Actor
 from ..case.records import apply_outcome, cancel_item, new_item, record_keys, store_submission
 from ..case.status import HUMAN_REVIEW, CaseStatus, Priority
 from ..context import RequestContext
+from ..coverage import benefits
 from ..db import repository
 from ..db.models import Case, CaseItem
 from ..fhir.bundles import BusinessRefusal
@@ -124,7 +125,8 @@ def _apply_items(
     session: Session, case: Case, request: PasRequest, existing: dict[int, CaseItem], context: RequestContext
 ) -> list[tuple[int, str]]:
     """Cancel, add or re-decide items; return (sequence, what happened) for each one that changed."""
-    outcomes = decision.decide(request, rule_set=context.rules, received=case.received_at)
+    membership = benefits.look_up(session, request, context, on=benefits.first_day(request, case.received_at.date()))
+    outcomes = benefits.decide(session, request, membership, context, received=case.received_at, case_id=case.id)
     in_review = case.status in HUMAN_REVIEW
     # Only a case a reviewer holds waits on documents outside automation; skip the bundle walk otherwise.
     present = decision.present_documents(request) if in_review else frozenset()

@@ -9,6 +9,10 @@ Definitions (each figure carries its numerator and denominator):
 - At determination, a request is **approved** when every item still asked for was certified (A1), **denied**
   when every one was not certified (A3), and otherwise **partial** (some modified A6 or a mix). Partial requests
   count as approved, as denied, or in neither numerator, by `partial_as` ("approved" by default).
+- **Administrative denials** (intake: coverage not in effect on the service date, a service the plan excludes) are
+  denials: CMS-0057-F asks for the share of requests denied, whatever the reason, so they count in
+  `standard_denied` / `expedited_denied` like a medical director's. `denied_administratively` says how many of
+  the denied requests (per priority) were denied administratively only, so the two can be told apart.
 - **Approved after appeal**: appeals decided in the period; numerator those approved, denominator all decided.
 - **Extended, then approved**: determined requests whose review time was extended before the determination and that
   were approved, over all determined requests.
@@ -66,6 +70,7 @@ class _Determined:
     outcome: str  # approved | denied | partial | not_required
     hours: float
     extended: bool
+    administrative: bool = False
 
 
 def _percent(key: str, title: str, numerator: int, denominator: int) -> Figure:
@@ -107,10 +112,12 @@ def _determinations(session: Session, *, start: dt.datetime, end: dt.datetime, e
         if status in FINAL:
             done = True
             if start <= at < end:
-                actions = detail.get("item_actions", {}).values()
-                found.append(
-                    _Determined(priority, _classify(actions), (at - received).total_seconds() / 3600, extended)
-                )
+                actions = detail.get("item_actions", {})
+                outcome = _classify(actions.values())
+                denied = {seq for seq, action in actions.items() if action == "A3"}
+                administrative = outcome == "denied" and denied <= set(detail.get("administrative_items", ()))
+                hours = (at - received).total_seconds() / 3600
+                found.append(_Determined(priority, outcome, hours, extended, administrative))
         elif status == "cancelled":
             done = True
     return found
@@ -194,6 +201,10 @@ def cms_0057(
         "period": {"from": start.isoformat(), "to": end.isoformat()},
         "entity": entity or "all",
         "partial_approvals_counted_as": partial_as,
+        "denied_administratively": {
+            priority: sum(d.administrative for d in determined if d.priority == priority)
+            for priority in ("standard", "expedited")
+        },
         "services_requiring_prior_authorization": services_requiring_authorization(rules),
         "figures": [f.as_dict() for f in figures],
     }

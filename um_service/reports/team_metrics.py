@@ -37,11 +37,12 @@ def snapshot(session: Session, *, now: dt.datetime) -> dict[str, Any]:
         or 0
     )
     decided = session.execute(
-        select(CaseItem.review_action, CaseItem.decided_by).where(
+        select(CaseItem.review_action, CaseItem.decided_by, CaseItem.decision_kind).where(
             CaseItem.review_action.in_(["A1", "A2", "A3", "A6"]), CaseItem.updated_at >= now - WINDOW
         )
     ).all()
-    automatic = sum(1 for action, by in decided if action == "A1" and by == "automation")
+    automatic = sum(1 for action, by, _ in decided if action == "A1" and by == "automation")
+    denials = Counter(kind or "clinical" for action, _, kind in decided if action == "A3")
     times: dict[str, list[float]] = defaultdict(list)
     for queue, received, decided_at in session.execute(
         select(Case.queue, Case.received_at, Case.decided_at).where(
@@ -66,6 +67,8 @@ def snapshot(session: Session, *, now: dt.datetime) -> dict[str, Any]:
         "near_due_cases": near_due,
         "auto_approval_rate": round(automatic / len(decided), 4) if decided else None,
         "decided_items": len(decided),
+        # Items not certified in the window: by intake for coverage or plan exclusions, or by a medical director.
+        "denied_items_by_kind": {kind: denials.get(kind, 0) for kind in ("administrative", "clinical")},
         "median_decision_hours_by_queue": {q: round(statistics.median(v), 2) for q, v in sorted(times.items())},
         "decisions_by_reviewer": dict(sorted(throughput.items())),
     }
@@ -92,6 +95,9 @@ def prometheus(figures: dict[str, Any]) -> str:
     )
     for queue, value in figures["median_decision_hours_by_queue"].items():
         hours.labels(queue=queue).set(value)
+    denied = Gauge("um_denied_items", "Items not certified in the window, by kind", ["kind"], registry=registry)
+    for kind, count in figures["denied_items_by_kind"].items():
+        denied.labels(kind=kind).set(count)
     decisions = Gauge("um_reviewer_decisions", "Decisions in the window, by reviewer", ["reviewer"], registry=registry)
     for reviewer, count in figures["decisions_by_reviewer"].items():
         decisions.labels(reviewer=reviewer).set(count)

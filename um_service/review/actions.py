@@ -180,6 +180,7 @@ def deny(
         item.review_action = ReviewAction.NOT_CERTIFIED
         item.reason_code = reason_code
         item.reason = reason_text
+        item.decision_kind = "clinical"
         item.decided_by = actor.id
         item.documents = []
         item.updated_at = context.now
@@ -236,6 +237,7 @@ def overturn(
         if item is None or item.review_action != ReviewAction.NOT_CERTIFIED:
             raise Conflict(f"item {approval.sequence} was not denied")
         item.reason_code = None
+        item.decision_kind = None
         decided[item.sequence] = _approve_item(item, approval, actor, note, context)
     change.detail["items"] = decided
     return decided
