@@ -336,3 +336,71 @@ rules:
 
 def test_the_shipped_rules_directory_loads(tmp_path: Path) -> None:
     assert load_directory(REPO_ROOT / "rules").version
+
+
+PLANS = """
+lines_of_business:
+  - {id: commercial, description: Commercial plans., coverage_types: [EHCPOL]}
+plans:
+  - id: GOLD
+    name: Gold
+    line_of_business: commerical
+    excludes:
+      - description: Nothing that exists
+        services: [{valueset: no-such-set}]
+    limits:
+      - {id: pt, description: PT visits, services: [{system: cpt, codes: ["97110"]}], quantity: 20}
+      - {id: pt, description: PT again, services: [{system: cpt, codes: ["97112"]}], quantity: 0}
+  - {id: GOLD, name: Gold again, line_of_business: commercial}
+"""
+
+
+def test_plan_files_are_checked_with_the_rules_and_every_problem_named() -> None:
+    found = problems_of({"office.yaml": GOOD, "plans/plans.yaml": PLANS})
+
+    assert found == [
+        "error: plans/plans.yaml, plan GOLD, limits.1.quantity: Input should be greater than 0",
+    ]
+    fixed = PLANS.replace("quantity: 0}", "quantity: 5}")
+    assert problems_of({"office.yaml": GOOD, "plans/plans.yaml": fixed}) == [
+        "error: plans/plans.yaml, plan GOLD, line_of_business: unknown line of business 'commerical' (declared: "
+        "['commercial'])",
+        "error: plans/plans.yaml, plan GOLD, excludes.0: unknown value set 'no-such-set'",
+        "error: plans/plans.yaml, plan GOLD, limits.1.id: limit id 'pt' used twice",
+        "error: plans/plans.yaml, plan GOLD, id: plan also defined in plans/plans.yaml",
+    ]
+
+
+def test_a_rule_naming_an_undeclared_line_of_business_is_a_warning_and_plans_resolve_lines() -> None:
+    plans = PLANS.split("plans:")[0] + "plans:\n  - {id: GOLD, name: Gold, line_of_business: commercial}\n"
+    rule_set = load_files(
+        {
+            "r.yaml": rule("    lines_of_business: [comercial]\n    outcome: {decision: pend, queue: q}"),
+            "plans/p.yaml": plans,
+        }
+    )
+
+    assert [str(w) for w in rule_set.warnings] == [
+        "warning: r.yaml, rule r1, lines_of_business: line of business 'comercial' is not declared in plans/; the "
+        "rule never applies"
+    ]
+    assert rule_set.plans.line_of_business("GOLD", ["anything"]) == "commercial"
+    assert rule_set.plans.line_of_business("UNLISTED", ["EHCPOL"]) == "commercial"
+    assert rule_set.plans.line_of_business(None, ["medicaid"]) == "medicaid"
+    assert rule_set.plans.line_of_business(None, []) is None
+
+
+def test_the_admin_api_shows_the_plan_book(client: AuthClient) -> None:
+    shown = client.get("/um/admin/rules").json()
+
+    assert [line["id"] for line in shown["lines_of_business"]] == [
+        "commercial",
+        "medicare-advantage",
+        "medicaid",
+        "chip",
+    ]
+    silver = next(plan for plan in shown["plans"] if plan["id"] == "HMO-SILVER")
+    assert silver["line_of_business"] == "commercial"
+    assert silver["limits"][0]["quantity"] == 20
+    assert shown["administrative_reasons"]["coverage_inactive"]["code"] == "0W"
+    assert "plans/plans.yaml" in shown["files"]

@@ -51,7 +51,9 @@ class RuleProblem:
     @property
     def where(self) -> str:
         """File, rule and field, as a reader looks for them."""
-        return self.file + (f", rule {self.rule}" if self.rule else "") + (f", {self.field}" if self.field else "")
+        label = "plan" if self.file.startswith("plans/") else "rule"
+        named = f", {label} {self.rule}" if self.rule else ""
+        return self.file + named + (f", {self.field}" if self.field else "")
 
     def __str__(self) -> str:
         return f"{self.severity}: {self.where}: {self.reason}"
@@ -293,7 +295,7 @@ def _plan_book(
     for name, plan_file in plan_files:
         for line in plan_file.lines_of_business:
             if line.id in lines:
-                problems.append(RuleProblem(name, line.id, "id", "line of business declared twice"))
+                problems.append(RuleProblem(name, None, f"lines_of_business ({line.id})", "declared twice"))
             lines[line.id] = line
         for kind, reason in plan_file.administrative_reasons.items():
             if kind in reasons:

@@ -91,11 +91,11 @@
     $("case-due").textContent = `${found.priority}, due ${found.due_at}; queue ${found.queue || "-"}; held by ${found.assignee || "nobody"}`;
     const p = request.patient;
     $("case-request").innerHTML = `<p><strong>${escape(p.name)}</strong> (${escape(p.gender)}, born ${escape(p.birth_date)}), member ${escape(p.member_ids.join(", "))}<br>
-      Coverage: ${escape(request.coverage.payer)} ${escape(request.coverage.line_of_business || "")} (${escape(request.coverage.status)}); requested by ${escape(request.provider)}<br>
+      Coverage: ${escape(request.coverage.payer)} ${escape(found.line_of_business || request.coverage.line_of_business || "")} (${escape(request.coverage.status)}); requested by ${escape(request.provider)}<br>
       Diagnoses: ${escape(request.diagnoses.join(", ") || "none")}<br>
       Attachments: ${escape(request.attachments.map((a) => (a.type || []).join(" ") || a.text || a.category.join(" ")).join("; ") || "none")}</p>`;
     $("case-items").innerHTML = found.items.map((i) => `<tr><td>${i.sequence}</td><td>${escape(i.service.code)}</td>
-      <td class="review-action">${i.review_action}</td><td>${escape(i.rule_id || i.decided_by || "")}<div class="muted">${escape(i.reason || "")}</div></td></tr>`).join("");
+      <td class="review-action">${i.review_action}${i.decision_kind ? `<div class="muted">${escape(i.decision_kind)}</div>` : ""}</td><td>${escape(i.rule_id || i.decided_by || "")}<div class="muted">${escape(i.reason || "")}</div></td></tr>`).join("");
     $("case-trace").textContent = JSON.stringify(found.items.map((i) => ({ item: i.sequence, trace: i.trace })), null, 1);
     $("case-history").innerHTML = history.map((h) => `<tr><td class="muted">${h.at}</td><td>${escape(h.actor)} (${escape(h.role)})</td><td>${escape(h.action)}</td><td>${escape(h.reason)}</td></tr>`).join("");
   }
