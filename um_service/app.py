@@ -11,9 +11,10 @@ from fastapi import Depends, FastAPI
 from sqlalchemy.orm import Session
 
 from . import logs
-from .api import auth, errors, fhir, health, members, reports, review, staff, subscriptions, ui
+from .api import auth, crd, errors, fhir, health, members, reports, review, staff, subscriptions, ui
 from .api.deps import authorize
 from .auth import tokens
+from .auth.cds_hooks import JwksCache
 from .case import clocks
 from .case.lifecycle import SystemMoment
 from .db import rule_sets
@@ -70,6 +71,7 @@ def create_app(
     # An invalid rule set stops the service here, naming file, rule and field (RuleSetError).
     app.state.rules = ActiveRules.load(settings.rules_dir)
     app.state.clock = clock or (lambda: datetime.now(UTC))
+    app.state.jwks = JwksCache()
     app.state.started = datetime.now(UTC).isoformat(timespec="seconds")
     app.add_middleware(RequestLogging)
     errors.install(app)
@@ -83,6 +85,7 @@ def create_app(
     app.include_router(members.router)
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(crd.router)
     fhir.add_request_examples(app, settings.examples_dir)
     return app
 

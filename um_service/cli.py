@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from .settings import REPO_ROOT, Settings, get_settings
 
@@ -37,11 +38,18 @@ def main(argv: list[str] | None = None) -> int:
     clients_commands = clients.add_subparsers(dest="clients_command", required=True)
     add = clients_commands.add_parser("add", help="register or replace a client")
     add.add_argument("client_id")
-    add.add_argument("--role", required=True, choices=["provider", "portal", "nurse", "medical_director", "admin"])
+    add.add_argument(
+        "--role", required=True, choices=["provider", "portal", "nurse", "medical_director", "admin", "ehr"]
+    )
+    add.add_argument("--issuer", help="ehr: the iss its CDS Hooks JWTs carry")
+    add.add_argument(
+        "--fhir-server", action="append", default=[], help="ehr: a FHIR base we may read from (repeatable)"
+    )
     add.add_argument("--org", help="the provider's organisation identifier (NPI or ISA06 sender id)")
     add.add_argument("--reviewer", help="the reviewer a nurse or medical director client acts as (default: its id)")
     key = add.add_mutually_exclusive_group(required=True)
     key.add_argument("--public-key", type=Path, help="PEM file of the client's RSA or EC public key (private_key_jwt)")
+    key.add_argument("--jwks-url", help="ehr: the URL of its JWK Set (instead of --public-key)")
     key.add_argument("--secret", help="a client secret of 16 or more characters")
     key.add_argument("--generate-secret", action="store_true", help="generate a secret and print it once")
     clients_commands.add_parser("list", help="list clients: role, organisation, reviewer, credential, active")
@@ -149,7 +157,7 @@ def _clients(settings: Settings, args: argparse.Namespace) -> int:
             with database.transaction() as session:
                 print("client\trole\torganisation\treviewer\tcredential\tactive")
                 for c in session.scalars(select(Client).order_by(Client.id)):
-                    credential = "key" if c.public_key else "secret"
+                    credential = "jwks" if c.jwks_url else "key" if c.public_key else "secret"
                     active = "yes" if c.active else "no"
                     print(f"{c.id}\t{c.role}\t{c.organization or '-'}\t{c.reviewer_id or '-'}\t{credential}\t{active}")
             return 0
@@ -166,6 +174,8 @@ def _clients(settings: Settings, args: argparse.Namespace) -> int:
         if secret is not None and len(secret) < 16:
             print("a secret needs 16 or more characters", file=sys.stderr)
             return 2
+        if args.role == "ehr":
+            return _register_ehr(database, args, public_key)
         try:
             with database.transaction() as session:
                 register(
@@ -187,6 +197,33 @@ def _clients(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         database.dispose()
+
+
+def _register_ehr(database: Any, args: argparse.Namespace, public_key: str | None) -> int:
+    from datetime import UTC, datetime
+
+    from .auth.cds_hooks import register_ehr
+    from .auth.clients import ClientError
+
+    if not args.issuer:
+        print("an ehr client needs --issuer (the iss of its CDS Hooks JWTs)", file=sys.stderr)
+        return 2
+    try:
+        with database.transaction() as session:
+            register_ehr(
+                session,
+                client_id=args.client_id,
+                issuer=args.issuer,
+                public_key=public_key,
+                jwks_url=args.jwks_url,
+                fhir_servers=args.fhir_server,
+                now=datetime.now(UTC),
+            )
+    except ClientError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    print(f"client {args.client_id} registered as ehr (issuer {args.issuer})", file=sys.stderr)
+    return 0
 
 
 def _report(settings: Settings, args: argparse.Namespace) -> int:

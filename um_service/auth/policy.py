@@ -27,6 +27,9 @@ class Rule:
 PUBLIC = frozenset(
     {
         "metadata",
+        # CRD: discovery is public; hook calls are trusted by the EHR's CDS Hooks JWT (api/crd.py), not our tokens.
+        "cds_services",
+        "cds_hook",
         "ui_page",
         "ui_script",
         "live",

@@ -335,6 +335,10 @@ class Client(Base):
     secret_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    # EHR (CDS Hooks) clients: the JWT issuer they sign as, their JWK Set URL, the FHIR bases we may read from.
+    issuer: Mapped[str | None] = mapped_column(String(500), unique=True, index=True)
+    jwks_url: Mapped[str | None] = mapped_column(Text)
+    fhir_servers: Mapped[list[str] | None] = mapped_column(JsonText)
 
 
 class UsedAssertion(Base):
@@ -413,3 +417,21 @@ class MemberCoverage(Base):
     relationship: Mapped[str | None] = mapped_column(String(30))
     type_code: Mapped[str | None] = mapped_column(String(50))
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class CrdAssertion(Base):
+    """A coverage assertion answered to a CDS Hooks call: who asked, about which order and codes, for which member,
+    and the answer (kept for disputes, cited by its id as coverage-assertion-id in DTR and PAS)."""
+
+    __tablename__ = "crd_assertions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(200))
+    hook: Mapped[str] = mapped_column(String(50))
+    hook_instance: Mapped[str] = mapped_column(String(200))
+    member_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    coverage: Mapped[str | None] = mapped_column(String(500))
+    order: Mapped[str] = mapped_column(String(500))
+    codes: Mapped[list[str]] = mapped_column(JsonText)
+    answer: Mapped[dict[str, Any]] = mapped_column(JsonText)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)

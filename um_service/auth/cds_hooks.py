@@ -1,0 +1,185 @@
+"""EHR clients of the CDS Hooks (CRD) face and the JWT every hook call carries (CDS Hooks 2.0, "Trusting CDS Clients").
+
+An EHR client is registered with the issuer it signs as and either a PEM public key or the URL of its JWK Set. A
+call's JWT must name a registered issuer, be signed with ES384 or RS384 (never `none` or HS*) by that issuer's key
+(picked by `kid` from its JWK Set, fetched once, cached, fetched again when a `kid` is unknown; a `jku` header is
+honoured only when it is the registered URL), have `aud` equal to the service URL called, expire within 5 minutes,
+and carry a `jti` not seen before (kept until it expires).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..db.models import Client, UsedAssertion
+from .clients import ClientError, Identity
+
+EHR = "ehr"
+ALGORITHMS = ["ES384", "RS384"]
+MAX_LIFETIME = dt.timedelta(minutes=5)
+LEEWAY = dt.timedelta(seconds=60)
+_JWKS_LIMIT = 256 * 1024
+_JWKS_TTL = 3600.0
+
+
+def register_ehr(
+    session: Session,
+    *,
+    client_id: str,
+    issuer: str,
+    public_key: str | None,
+    jwks_url: str | None,
+    fhir_servers: list[str],
+    now: dt.datetime,
+) -> Client:
+    """Register (or replace) an EHR client: its JWT issuer, its key (PEM) or JWK Set URL, its FHIR bases."""
+    if not issuer.strip():
+        raise ClientError("invalid_request", "an EHR client needs the issuer (iss) its JWTs carry")
+    if bool(public_key) == bool(jwks_url):
+        raise ClientError("invalid_request", "give an EHR client either a public key (PEM) or a JWK Set URL")
+    if public_key:
+        try:
+            key = serialization.load_pem_public_key(public_key.encode())
+        except ValueError as exc:
+            raise ClientError("invalid_request", "public_key must be a PEM public key") from exc
+        if not isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
+            raise ClientError("invalid_request", "public_key must be an RSA or EC key (RS384 / ES384)")
+    if jwks_url and not jwks_url.startswith("https://") and not jwks_url.startswith("http://127.0.0.1"):
+        raise ClientError("invalid_request", "a JWK Set URL must be https")
+    for base in fhir_servers:
+        if not base.startswith(("https://", "http://")):
+            raise ClientError("invalid_request", f"FHIR server {base!r} is not an http(s) URL")
+    other = session.scalar(select(Client).where(Client.issuer == issuer, Client.id != client_id))
+    if other is not None:
+        raise ClientError("invalid_request", f"issuer {issuer!r} is already registered for client {other.id}")
+    client = session.get(Client, client_id) or Client(id=client_id, created_at=now)
+    client.role = EHR
+    client.organization = None
+    client.reviewer_id = None
+    client.secret_hash = None
+    client.public_key = public_key
+    client.issuer = issuer
+    client.jwks_url = jwks_url
+    client.fhir_servers = [base.rstrip("/") for base in fhir_servers]
+    client.active = True
+    session.add(client)
+    session.flush()
+    return client
+
+
+@dataclass
+class JwksCache:
+    """JWK Sets by URL, fetched with httpx (bounded in time and size), kept for an hour or until a kid is unknown."""
+
+    fetch: Callable[[str], dict[str, Any]] | None = None
+    _sets: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def key(self, url: str, kid: str | None) -> Any:
+        """The public key of `kid` in the set at `url` (fetching again once when it is not there)."""
+        for refresh in (False, True):
+            found = self._find(self._set(url, refresh=refresh), kid)
+            if found is not None:
+                return found
+        raise ClientError("invalid_client", f"no key {kid!r} in the registered JWK Set", 401)
+
+    def _set(self, url: str, *, refresh: bool) -> dict[str, Any]:
+        with self._lock:
+            cached = self._sets.get(url)
+            if cached is not None and not refresh and time.monotonic() - cached[0] < _JWKS_TTL:
+                return cached[1]
+        loaded = (self.fetch or _download)(url)
+        with self._lock:
+            self._sets[url] = (time.monotonic(), loaded)
+        return loaded
+
+    @staticmethod
+    def _find(jwks: dict[str, Any], kid: str | None) -> Any:
+        for entry in jwks.get("keys", []) if isinstance(jwks, dict) else []:
+            if not isinstance(entry, dict) or entry.get("kid") != kid or entry.get("use", "sig") != "sig":
+                continue
+            try:
+                return jwt.PyJWK.from_dict(entry).key
+            except jwt.PyJWTError:
+                continue
+        return None
+
+
+def _download(url: str) -> dict[str, Any]:
+    try:
+        with httpx.Client(timeout=5.0, follow_redirects=False) as http, http.stream("GET", url) as answer:
+            if answer.status_code != 200:
+                raise ClientError("invalid_client", f"the registered JWK Set answered {answer.status_code}", 401)
+            body = b""
+            for chunk in answer.iter_bytes():
+                body += chunk
+                if len(body) > _JWKS_LIMIT:
+                    raise ClientError("invalid_client", "the registered JWK Set is too large", 401)
+    except httpx.HTTPError as exc:
+        raise ClientError("invalid_client", f"the registered JWK Set could not be read: {exc}", 401) from exc
+    try:
+        loaded = json.loads(body)
+    except ValueError as exc:
+        raise ClientError("invalid_client", "the registered JWK Set is not JSON", 401) from exc
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def verify(
+    session: Session, token: str, *, audience: str, now: dt.datetime, jwks: JwksCache
+) -> tuple[Identity, Client]:
+    """The EHR client a hook call's JWT proves, or ClientError (401) saying why not."""
+    try:
+        header = jwt.get_unverified_header(token)
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise ClientError("invalid_client", f"the Authorization header is not a JWT: {exc}", 401) from exc
+    if header.get("alg") not in ALGORITHMS:
+        raise ClientError("invalid_client", f"JWT alg must be one of {', '.join(ALGORITHMS)}", 401)
+    issuer = unverified.get("iss")
+    client = session.scalar(select(Client).where(Client.issuer == issuer)) if isinstance(issuer, str) else None
+    if client is None or not client.active or client.role != EHR:
+        raise ClientError("invalid_client", f"issuer {issuer!r} is not a registered EHR client", 401)
+    if client.jwks_url:
+        jku = header.get("jku")
+        if jku is not None and jku != client.jwks_url:
+            raise ClientError("invalid_client", "the JWT's jku is not the registered JWK Set URL", 401)
+        key: Any = jwks.key(client.jwks_url, header.get("kid"))
+    else:
+        key = client.public_key
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=ALGORITHMS,
+            audience=audience,
+            issuer=issuer,
+            options={"require": ["iss", "aud", "exp", "jti"], "verify_exp": False, "verify_iat": False},
+        )
+    except jwt.PyJWTError as exc:
+        raise ClientError("invalid_client", f"the JWT does not verify: {exc}", 401) from exc
+    expires = dt.datetime.fromtimestamp(claims["exp"], dt.UTC)
+    if expires < now - LEEWAY:
+        raise ClientError("invalid_client", "the JWT has expired", 401)
+    if expires - now > MAX_LIFETIME + LEEWAY:
+        raise ClientError("invalid_client", "a hook JWT may live at most 5 minutes", 401)
+    session.execute(delete(UsedAssertion).where(UsedAssertion.expires_at < now - LEEWAY))
+    try:
+        with session.begin_nested():
+            session.add(UsedAssertion(jti=f"{client.id}:{claims['jti']}", client_id=client.id, expires_at=expires))
+    except IntegrityError as exc:
+        raise ClientError("invalid_client", "this JWT was already used (jti replay)", 401) from exc
+    return Identity(client.id, EHR, None, None), client

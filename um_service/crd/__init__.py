@@ -1,0 +1,1 @@
+"""CRD (Coverage Requirements Discovery): CDS Hooks answers from the rule pack and the member registry."""

@@ -1,0 +1,209 @@
+"""Answering a CDS Hooks call: each judged order decided with the rule pack, the registry and the plan book, as a PAS
+item would be, and told back as coverage information (primary hooks) and cards.
+
+Mapping (crd-digest section 4): member unknown -> not-covered / no-member-found; no active coverage on the date ->
+not-covered / no-active-coverage; plan exclusion -> not-covered; the rules' `not_required` -> no-auth; approve or
+pend -> auth-needed, with doc-needed clinical + doc-purpose withpa when a rule names documents (never on secondary
+hooks, hook-19); an approved authorization of ours already covering the code on that date -> satisfied. Every
+assertion is stored (crd_assertions) and cited by its id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..context import RequestContext
+from ..coverage import benefits
+from ..db.models import Case, CaseItem, CaseParty, CrdAssertion
+from ..decision import ItemOutcome
+from ..decision.plans import COVERAGE_INACTIVE
+from ..fhir import cds_hooks
+from ..fhir.cds_hooks import Assertion, HookRequest
+from ..fhir.codes import ReviewAction
+
+_APPROVED = (ReviewAction.CERTIFIED, ReviewAction.PARTIAL, ReviewAction.MODIFIED)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One order and what we assert of it."""
+
+    order: dict[str, Any]
+    assertion: Assertion
+    summary: str
+    detail: str
+    member_id: str | None = None
+
+
+def answer(session: Session, request: HookRequest, *, client_id: str, context: RequestContext) -> dict[str, Any]:
+    """The hook's answer: coverage information for each judged order (primary hooks as system actions) and cards."""
+    patient = next(iter(request.of_type("Patient")), {"resourceType": "Patient", "id": request.context["patientId"]})
+    coverages = request.of_type("Coverage")
+    orders = cds_hooks.judged_orders(request)
+    if not coverages or not orders:
+        return cds_hooks.hook_response([], [])
+    coverage = coverages[0]
+    judged = [j for j in (_judge(session, request, order, patient, coverage, context) for order in orders) if j]
+    for item in judged:
+        _record(session, request, item, client_id=client_id, now=context.now)
+    payer = _payer(coverage)
+    actions = [cds_hooks.system_action(j.order, cds_hooks.coverage_information(j.assertion)) for j in judged]
+    cards = [cds_hooks.instructions_card(j.summary, j.detail, payer=payer) for j in judged]
+    if request.configuration.get("coverage-info") is False:
+        actions = []
+    limit = request.configuration.get("max-cards")
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0:
+        cards = cards[:limit]
+    return cds_hooks.hook_response(cards, actions if request.primary else [])
+
+
+def _judge(
+    session: Session,
+    request: HookRequest,
+    order: dict[str, Any],
+    patient: dict[str, Any],
+    coverage: dict[str, Any],
+    context: RequestContext,
+) -> Judged | None:
+    pas = cds_hooks.as_pas_request(order, patient, coverage)
+    if pas is None:
+        return None
+    found = _judge_order(session, request, order, pas, coverage, context)
+    return replace(found, member_id=_member_of(session, pas, context))
+
+
+def _member_of(session: Session, pas: Any, context: RequestContext) -> str | None:
+    return min(pas.parties.member_ids, default=None)
+
+
+def _judge_order(
+    session: Session,
+    request: HookRequest,
+    order: dict[str, Any],
+    pas: Any,
+    coverage: dict[str, Any],
+    context: RequestContext,
+) -> Judged:
+    today = context.now.date()
+    day = benefits.first_day(pas, today)
+    membership = benefits.look_up(session, pas, context, on=day)
+    reference = f"Coverage/{coverage.get('id', '')}"
+    make = partial(Assertion, assertion_id=str(uuid.uuid4()), coverage_reference=reference, date=today.isoformat())
+    name = _name(order)
+    if membership.unknown:
+        looked_for = ", ".join(sorted(pas.parties.member_ids)) or "none given"
+        text = f"No member of this plan has the member id given ({looked_for})."
+        assertion = make(covered="not-covered", reasons=(("no-member-found", text),))
+        return Judged(order, assertion, f"{name}: member not found", text)
+    outcome = benefits.decide(session, pas, membership, context, received=context.now)[1]
+    return _from_outcome(session, request, order, name, outcome, membership, day, make)
+
+
+def _from_outcome(
+    session: Session,
+    request: HookRequest,
+    order: dict[str, Any],
+    name: str,
+    outcome: ItemOutcome,
+    membership: benefits.Membership,
+    day: dt.date,
+    make: Callable[..., Assertion],
+) -> Judged:
+    if outcome.kind == benefits.ADMINISTRATIVE:
+        inactive = any(step.get("administrative") == COVERAGE_INACTIVE for step in outcome.trace)
+        code = "no-active-coverage" if inactive else None
+        assertion = make(covered="not-covered", reasons=((code, outcome.reason),))
+        return Judged(order, assertion, f"{name}: not covered", outcome.reason)
+    if outcome.action == ReviewAction.NO_ACTION_REQUIRED:
+        assertion = make(covered="covered", pa_needed="no-auth")
+        return Judged(order, assertion, f"{name}: no prior authorization needed", outcome.reason)
+    codes = [c.get("code") for c in cds_hooks.order_codes(order)]
+    satisfied = _authorization_covering(session, membership, codes, day)
+    if satisfied is not None:
+        text = f"Authorization {satisfied} already covers this service on {day.isoformat()}."
+        assertion = make(covered="covered", pa_needed="satisfied", satisfied_pa_id=satisfied)
+        return Judged(order, assertion, f"{name}: authorized ({satisfied})", text)
+    documents = outcome.documents if request.primary else ()
+    if documents:
+        wanted = "; ".join(f"{d.description} (LOINC {d.loinc})" for d in documents)
+        text = f"Prior authorization is needed. Send with the request: {wanted}."
+        if outcome.rule_id and outcome.queue is not None and "once these documents arrive" in outcome.reason:
+            text += " With these documents the plan approves the request at once."
+        assertion = make(
+            covered="covered",
+            pa_needed="auth-needed",
+            doc_needed=("clinical",),
+            doc_purpose=("withpa",),
+            reasons=((None, text),),
+        )
+        return Judged(order, assertion, f"{name}: prior authorization and documents needed", text)
+    text = "Prior authorization is needed: submit a prior authorization request (PAS) for this service."
+    if outcome.action == ReviewAction.CERTIFIED:
+        text += " The plan's rules approve it on receipt."
+    assertion = make(covered="covered", pa_needed="auth-needed")
+    return Judged(order, assertion, f"{name}: prior authorization needed", text)
+
+
+def _authorization_covering(
+    session: Session, membership: benefits.Membership, codes: list[Any], day: dt.date
+) -> str | None:
+    """The preauth number of an approved item of the member's that covers one of the codes on that day."""
+    if not membership.member_id or not codes:
+        return None
+    cases = select(CaseParty.case_id).where(CaseParty.role == "member", CaseParty.value == membership.member_id)
+    found = session.execute(
+        select(Case.preauth_ref, CaseItem.authorized_start, CaseItem.authorized_end)
+        .join(Case, Case.id == CaseItem.case_id)
+        .where(
+            CaseItem.case_id.in_(cases),
+            CaseItem.review_action.in_(_APPROVED),
+            CaseItem.product_code.in_([c for c in codes if isinstance(c, str)]),
+        )
+    ).all()
+    text = day.isoformat()
+    for preauth_ref, start, end in found:
+        if start and end and start <= text <= end:
+            return str(preauth_ref)
+    return None
+
+
+def _record(session: Session, request: HookRequest, judged: Judged, *, client_id: str, now: dt.datetime) -> None:
+    order = judged.order
+    a = judged.assertion
+    session.add(
+        CrdAssertion(
+            id=a.assertion_id,
+            client_id=client_id,
+            hook=request.hook,
+            hook_instance=request.hook_instance[:200],
+            member_id=(judged.member_id or "")[:100] or None,
+            coverage=a.coverage_reference[:500],
+            order=f"{order.get('resourceType')}/{order.get('id', '')}"[:500],
+            codes=[f"{c.get('system', '')}|{c.get('code')}" for c in cds_hooks.order_codes(order)],
+            answer=cds_hooks.coverage_information(a),
+            created_at=now,
+        )
+    )
+
+
+def _name(order: dict[str, Any]) -> str:
+    codings = cds_hooks.order_codes(order)
+    if not codings:
+        return str(order.get("resourceType"))
+    first = codings[0]
+    return str(first.get("display") or first.get("code"))
+
+
+def _payer(coverage: dict[str, Any]) -> str:
+    for payor in coverage.get("payor") or []:
+        if isinstance(payor, dict) and isinstance(payor.get("display"), str):
+            return str(payor["display"])
+    return "Health plan"
