@@ -263,6 +263,7 @@ PATCH  /um/clients/{client_id}                   admin
 POST   /um/members/$import                       admin
 GET    /um/members/{member_id}                   nurse medical_director admin
 GET    /cds-services                             public
+GET    /prior-authorization/services             public
 POST   /cds-services/{service_id}                cds-hooks-jwt
 """
 

@@ -132,6 +132,11 @@ def test_order_sign_says_authorization_and_the_documents_the_rules_want(
     assert "LOINC 11506-3" in found["reason"][0]["text"]
     assert found["coverage"] == [{"reference": "Coverage/cov-1"}]
     assert len(found["coverage-assertion-id"][0]) == 36
+    reference = answer.json()["cards"][1]
+    [link] = reference["links"]
+    assert (link["type"], link["url"]) == ("absolute", "http://testserver/prior-authorization/services")
+    listed = client.get("/prior-authorization/services").json()["services"]
+    assert "imaging-lumbar-mri-conservative-therapy" in {s["rule"] for s in listed}
     card = answer.json()["cards"][0]
     assert card["indicator"] == "info"
     assert card["source"]["label"] == "Test Health Plan"
@@ -208,6 +213,7 @@ def test_a_malformed_hook_request_gets_400_with_the_reason(client: AuthClient, c
     answer = call(client, ehr_key, clock, "order-sign-crd", body)
 
     assert answer.status_code == 400
+    assert answer.json()["resourceType"] == "OperationOutcome"
     assert "context.patientId is required" in answer.text
 
 

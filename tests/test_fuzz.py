@@ -48,8 +48,9 @@ def assert_well_formed_answer(path: str, response: Any) -> None:
     if response.status_code >= 400 and response.status_code != 405:
         body = response.json()
         sent_fhir = response.request.headers.get("content-type", "").startswith("application/fhir+")
-        if path.startswith("/fhir") or sent_fhir:
-            # The FHIR face, and a FHIR body sent to the staff face (an enrollment feed), answer in FHIR.
+        if path.startswith(("/fhir", "/cds-services/")) or sent_fhir:
+            # The FHIR face, CDS Hooks calls (CRD hook-10), and a FHIR body sent to the staff face (an enrollment
+            # feed) answer in FHIR.
             assert body["resourceType"] == "OperationOutcome", body
             assert body["issue"]
         elif "error" in body:

@@ -16,6 +16,7 @@ from ..auth.clients import ClientError
 from ..crd import hooks
 from ..errors import NotFound, Unauthenticated
 from ..fhir import cds_hooks
+from ..reports import cms
 from .deps import ContextDep, SessionDep, read_body
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,13 @@ _LIMIT = 5 * 1024 * 1024
 def discovery() -> dict[str, Any]:
     """The CDS services: one per hook, with the CRD version and configuration options."""
     return cds_hooks.discovery()
+
+
+@router.get("/prior-authorization/services", name="pa_services")
+def services_requiring_authorization(request: Request) -> dict[str, Any]:
+    """The public list of services requiring prior authorization (CMS-0057-F), from the rule pack in force."""
+    rules = request.app.state.rules.current
+    return {"rule_set": rules.version, "services": cms.services_requiring_authorization(rules)}
 
 
 @router.post(

@@ -78,9 +78,11 @@ def _sentence(text: str) -> str:
 
 
 def _is_fhir(request: Request) -> bool:
-    """The FHIR face, or a request that sent FHIR (an enrollment feed to the staff face): both get FHIR errors."""
+    """The FHIR face, a CDS Hooks call, or a request that sent FHIR (an enrollment feed to the staff face): both get FHIR errors."""
     if request.url.path == FHIR_PREFIX or request.url.path.startswith(FHIR_PREFIX + "/"):
         return True
+    if request.url.path.startswith("/cds-services/"):
+        return True  # CRD hook-10: a hook's refusal is an OperationOutcome
     return request.headers.get("content-type", "").startswith("application/fhir+")
 
 

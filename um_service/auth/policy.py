@@ -30,6 +30,7 @@ PUBLIC = frozenset(
         # CRD: discovery is public; hook calls are trusted by the EHR's CDS Hooks JWT (api/crd.py), not our tokens.
         "cds_services",
         "cds_hook",
+        "pa_services",
         "ui_page",
         "ui_script",
         "live",

@@ -57,6 +57,15 @@ def answer(session: Session, request: HookRequest, *, client_id: str, context: R
     payer = _payer(coverage)
     actions = [cds_hooks.system_action(j.order, cds_hooks.coverage_information(j.assertion)) for j in judged]
     cards = [cds_hooks.instructions_card(j.summary, j.detail, payer=payer) for j in judged]
+    if any(j.assertion.pa_needed == "auth-needed" for j in judged):
+        cards.append(
+            cds_hooks.reference_card(
+                "Services that need prior authorization with this plan",
+                label="The plan's list of services requiring prior authorization",
+                url=f"{context.base_url.removesuffix('/fhir')}/prior-authorization/services",
+                payer=payer,
+            )
+        )
     if request.configuration.get("coverage-info") is False:
         actions = []
     limit = request.configuration.get("max-cards")

@@ -337,6 +337,16 @@ def instructions_card(summary: str, detail: str, *, payer: str) -> dict[str, Any
     }
 
 
+def reference_card(summary: str, *, label: str, url: str, payer: str) -> dict[str, Any]:
+    """An External Reference card: a link the clinician can open (type absolute)."""
+    return {
+        "summary": summary[:139],
+        "indicator": "info",
+        "source": {"label": payer, "topic": {"system": CRD_TEMP, "code": "coverage-info", "display": "Coverage Info"}},
+        "links": [{"label": label, "url": url, "type": "absolute"}],
+    }
+
+
 def hook_response(cards: list[dict[str, Any]], actions: list[dict[str, Any]]) -> dict[str, Any]:
     """The hook's answer (cards always, systemActions always, possibly empty)."""
     return {"cards": cards, "systemActions": actions}
