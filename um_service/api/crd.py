@@ -7,9 +7,11 @@ tokens; discovery is public. Refusals are OperationOutcome bodies (hook-10).
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 
 from ..auth import cds_hooks as trust
 from ..auth.clients import ClientError
@@ -54,7 +56,7 @@ async def call_hook(service_id: str, request: Request, session: SessionDep, cont
     return hooks.answer(session, hook_request, client_id=client_id, context=context)
 
 
-def _trusted(request: Request, session: Any, now: Any) -> str:
+def _trusted(request: Request, session: Session, now: datetime) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         log.warning("hook call refused", extra={"reason": "no JWT"})

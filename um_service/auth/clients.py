@@ -84,12 +84,7 @@ def register(
     if not public_key and not secret:
         raise ClientError("invalid_request", "give the client a public key (PEM) or a secret")
     if public_key:
-        try:
-            key = serialization.load_pem_public_key(public_key.encode())
-        except ValueError as exc:
-            raise ClientError("invalid_request", "public_key must be a PEM public key") from exc
-        if not isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
-            raise ClientError("invalid_request", "public_key must be an RSA or EC key (RS384 / ES384)")
+        check_public_key(public_key)
     client = session.get(Client, client_id) or Client(id=client_id, created_at=now)
     client.role = role
     client.organization = organization
@@ -100,6 +95,28 @@ def register(
     session.add(client)
     session.flush()
     return client
+
+
+def check_public_key(public_key: str) -> None:
+    """Refuse anything but a PEM RSA or EC public key (what RS384 / ES384 signatures are checked with)."""
+    try:
+        key = serialization.load_pem_public_key(public_key.encode())
+    except ValueError as exc:
+        raise ClientError("invalid_request", "public_key must be a PEM public key") from exc
+    if not isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
+        raise ClientError("invalid_request", "public_key must be an RSA or EC key (RS384 / ES384)")
+
+
+def remember_jti(
+    session: Session, *, client_id: str, jti: str, expires: dt.datetime, forget_before: dt.datetime, what: str
+) -> None:
+    """Record a JWT id until its token expires, refusing one already recorded (replay); older ids are dropped."""
+    session.execute(delete(UsedAssertion).where(UsedAssertion.expires_at < forget_before))
+    try:
+        with session.begin_nested():
+            session.add(UsedAssertion(jti=f"{client_id}:{jti}", client_id=client_id, expires_at=expires))
+    except IntegrityError as exc:
+        raise ClientError("invalid_client", f"this {what} was already used (jti replay)", 401) from exc
 
 
 def disable(session: Session, client_id: str) -> bool:
@@ -163,10 +180,7 @@ def by_assertion(session: Session, assertion: str, *, audiences: list[str], now:
         raise ClientError("invalid_client", "the client assertion has expired", 401)
     if expires - now > MAX_ASSERTION_LIFETIME:
         raise ClientError("invalid_client", "a client assertion may live at most 5 minutes", 401)
-    session.execute(delete(UsedAssertion).where(UsedAssertion.expires_at < now))
-    try:
-        with session.begin_nested():
-            session.add(UsedAssertion(jti=f"{client.id}:{claims['jti']}", client_id=client.id, expires_at=expires))
-    except IntegrityError as exc:
-        raise ClientError("invalid_client", "this client assertion was already used (jti replay)", 401) from exc
+    remember_jti(
+        session, client_id=client.id, jti=claims["jti"], expires=expires, forget_before=now, what="client assertion"
+    )
     return _identity(client)

@@ -13,12 +13,13 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.models import CaseItem, CaseParty, MemberCoverage
-from ..decision import DEFAULT_QUEUE, ItemOutcome
+from ..decision import DEFAULT_QUEUE, ItemOutcome, service_date
 from ..decision.plans import CompiledLimit, CompiledPlan
 from ..fhir.codes import ReviewAction
 from ..fhir.elements import as_dict
@@ -112,10 +113,11 @@ def _period(limit: CompiledLimit, day: dt.date, coverages: Sequence[MemberCovera
     return dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)
 
 
-def _first_date(element: Mapping[str, object]) -> dt.date | None:
-    text = element.get("servicedDate") or as_dict(element.get("servicedPeriod")).get("start")
+def _first_date(element: dict[str, Any]) -> dt.date | None:
+    """The item's service date (decision.service_date), as a date; None when absent or unreadable."""
+    text = service_date(element)
     try:
-        return dt.date.fromisoformat(str(text)[:10]) if isinstance(text, str) else None
+        return dt.date.fromisoformat(text[:10]) if text else None
     except ValueError:
         return None
 

@@ -85,35 +85,21 @@ def _judge(
     pas = cds_hooks.as_pas_request(order, patient, coverage)
     if pas is None:
         return None
-    found = _judge_order(session, request, order, pas, coverage, context)
-    return replace(found, member_id=_member_of(session, pas, context))
-
-
-def _member_of(session: Session, pas: Any, context: RequestContext) -> str | None:
-    return min(pas.parties.member_ids, default=None)
-
-
-def _judge_order(
-    session: Session,
-    request: HookRequest,
-    order: dict[str, Any],
-    pas: Any,
-    coverage: dict[str, Any],
-    context: RequestContext,
-) -> Judged:
     today = context.now.date()
     day = benefits.first_day(pas, today)
     membership = benefits.look_up(session, pas, context, on=day)
     reference = f"Coverage/{coverage.get('id', '')}"
     make = partial(Assertion, assertion_id=str(uuid.uuid4()), coverage_reference=reference, date=today.isoformat())
     name = _name(order)
+    member_id = min(pas.parties.member_ids, default=None)
     if membership.unknown:
         looked_for = ", ".join(sorted(pas.parties.member_ids)) or "none given"
         text = f"No member of this plan has the member id given ({looked_for})."
         assertion = make(covered="not-covered", reasons=(("no-member-found", text),))
-        return Judged(order, assertion, f"{name}: member not found", text)
+        return Judged(order, assertion, f"{name}: member not found", text, member_id)
     outcome = benefits.decide(session, pas, membership, context, received=context.now)[1]
-    return _from_outcome(session, request, order, name, outcome, membership, day, make)
+    judged = _from_outcome(session, request, order, name, outcome, membership, day, make)
+    return replace(judged, member_id=member_id)
 
 
 def _from_outcome(

@@ -109,7 +109,7 @@ class HookRequest:
         text = reference if isinstance(reference, str) else as_dict(reference).get("reference")
         if not isinstance(text, str) or "/" not in text:
             return None
-        resource_type, _, rid = text.rpartition("/")[0].rpartition("/")[2], "/", text.rpartition("/")[2]
+        resource_type, rid = text.split("/")[-2:]
         return next((r for r in self.resources if r.get("resourceType") == resource_type and r.get("id") == rid), None)
 
 
