@@ -239,3 +239,35 @@ def review_codes(response_bundle: dict[str, Any]) -> dict[int, str | None]:
 
     claim_response = response_bundle["entry"][0]["resource"]
     return {item["itemSequence"]: review_code_of(item) for item in claim_response.get("item", [])}
+
+
+ISSUER = "https://ehr.example.org"  # the EHR client the CRD tests register
+
+
+def register_ehr(migrated: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *extra: str) -> tuple[int, Any]:
+    """Register EHR client ehr-1 (issuer ISSUER) with the CLI and a new P-384 key: (exit code, private key)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from um_service.cli import main as cli
+    from um_service.settings import get_settings
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    pem = tmp_path / "ehr.pem"
+    pem.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    monkeypatch.setenv("UM_DATABASE_URL", migrated)
+    get_settings.cache_clear()
+    try:
+        code = cli(["clients", "add", "ehr-1", "--role", "ehr", "--issuer", ISSUER, "--public-key", str(pem), *extra])
+    finally:
+        get_settings.cache_clear()
+    return code, key
+
+
+@pytest.fixture
+def ehr_key(migrated: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    code, key = register_ehr(migrated, tmp_path, monkeypatch)
+    assert code == 0
+    return key

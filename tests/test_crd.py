@@ -11,36 +11,18 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
+import respx
 from cryptography.hazmat.primitives.asymmetric import ec
 from test_members import bundle, coverage, patient, post_feed
 
 from um_service.cli import main as cli
+from um_service.decision.testcases import ItemSpec, RequestSpec, build_request
 
-from conftest import AuthClient, Clock
+from conftest import ISSUER, AuthClient, Clock, submit
 
 FIXTURES = Path(__file__).parent / "fixtures" / "crd" / "testkit-requests"
 CI = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
-ISSUER = "https://ehr.example.org"
 pytestmark = pytest.mark.commits  # the EHR client is registered with the CLI, in its own transaction
-
-
-@pytest.fixture
-def ehr_key(migrated: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ec.EllipticCurvePrivateKey:
-    from um_service.settings import get_settings
-
-    key = ec.generate_private_key(ec.SECP384R1())
-    pem = tmp_path / "ehr.pem"
-    pem.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    monkeypatch.setenv("UM_DATABASE_URL", migrated)
-    get_settings.cache_clear()
-    try:
-        assert cli(["clients", "add", "ehr-1", "--role", "ehr", "--issuer", ISSUER, "--public-key", str(pem)]) == 0
-    finally:
-        get_settings.cache_clear()
-    return key
 
 
 def signed(key: Any, service: str, clock: Clock, **changes: Any) -> str:
@@ -233,3 +215,98 @@ def test_every_test_kit_request_body_gets_200_and_cards(
         "coverage"
     ):
         assert answer.json()["systemActions"], "a primary hook with a Coverage answers with coverage information"
+
+
+def test_an_approved_authorization_of_ours_satisfies_the_same_order(
+    client: AuthClient, clock: Clock, ehr_key: Any
+) -> None:
+    from test_crd_consistency import RULES, orders_of
+
+    facts = RequestSpec(items=(ItemSpec(sequence=1, code="72148"),), diagnoses=("G83.4",))
+    approved = submit(client, build_request(facts, RULES / "tests" / "bundles")).json()
+    preauth = approved["entry"][0]["resource"]["preAuthRef"]
+    hook = orders_of(build_request(facts, RULES / "tests" / "bundles"), "Patient/p-1")
+
+    found = information(call(client, ehr_key, clock, "order-sign-crd", hook).json())
+
+    assert found["pa-needed"] == ["satisfied"]
+    assert found["satisfied-pa-id"] == [preauth]
+    assert "doc-needed" not in found
+
+
+def test_a_secondary_hook_answers_with_cards_and_never_asks_for_documents(
+    client: AuthClient, clock: Clock, ehr_key: Any
+) -> None:
+    body = order_sign("72148")
+    body["hook"] = "order-select"
+    body["context"]["selections"] = ["ServiceRequest/sr-1"]
+
+    answer = call(client, ehr_key, clock, "order-select-crd", body).json()
+
+    assert answer["systemActions"] == []
+    card = answer["cards"][0]
+    assert card["summary"].endswith("prior authorization needed")
+    assert "LOINC" not in card["detail"]
+
+
+def test_each_answer_is_kept_with_who_asked_about_which_codes_for_which_member(
+    client: AuthClient, clock: Clock, ehr_key: Any, database: Any
+) -> None:
+    from um_service.db.models import CrdAssertion
+
+    answer = call(client, ehr_key, clock, "order-sign-crd", order_sign("72148"))
+    [assertion_id] = information(answer.json())["coverage-assertion-id"]
+
+    with database.transaction() as session:
+        kept = session.get(CrdAssertion, assertion_id)
+        assert kept is not None
+        assert (kept.client_id, kept.hook, kept.member_id, kept.order) == (
+            "ehr-1",
+            "order-sign",
+            "MBR-CRD-1",
+            "ServiceRequest/sr-1",
+        )
+        assert kept.codes == ["http://www.ama-assn.org/go/cpt|72148"]
+        assert {"url": "pa-needed", "valueCode": "auth-needed"} in kept.answer["extension"]
+
+
+def test_an_ehr_registered_by_jwks_url_is_trusted_with_rotated_keys_and_no_other_jku(
+    client: AuthClient, clock: Clock, migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from um_service.settings import get_settings
+
+    url = "https://ehr.example.org/.well-known/jwks.json"
+    monkeypatch.setenv("UM_DATABASE_URL", migrated)
+    get_settings.cache_clear()
+    try:
+        assert cli(["clients", "add", "ehr-1", "--role", "ehr", "--issuer", ISSUER, "--jwks-url", url]) == 0
+    finally:
+        get_settings.cache_clear()
+    first, second = ec.generate_private_key(ec.SECP384R1()), ec.generate_private_key(ec.SECP384R1())
+
+    def jwk(key: Any, kid: str) -> dict[str, Any]:
+        return json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key())) | {"kid": kid, "use": "sig"}
+
+    def signed_with(key: Any, kid: str, **header: str) -> dict[str, str]:
+        now = int(clock.now.timestamp())
+        claims = {"iss": ISSUER, "aud": "http://testserver/cds-services/order-sign-crd", "iat": now, "exp": now + 300}
+        token = jwt.encode(claims | {"jti": str(uuid.uuid4())}, key, algorithm="ES384", headers={"kid": kid} | header)
+        return {"Authorization": f"Bearer {token}"}
+
+    with respx.mock() as ehr:
+        keys = ehr.get(url).respond(200, json={"keys": [jwk(first, "k1")]})
+        before = client.post("/cds-services/order-sign-crd", json=order_sign("97161"), headers=signed_with(first, "k1"))
+        keys.respond(200, json={"keys": [jwk(first, "k1"), jwk(second, "k2")]})
+        rotated = client.post(
+            "/cds-services/order-sign-crd", json=order_sign("97161"), headers=signed_with(second, "k2", jku=url)
+        )
+        elsewhere = client.post(
+            "/cds-services/order-sign-crd",
+            json=order_sign("97161"),
+            headers=signed_with(second, "k2", jku="https://attacker.example/jwks.json"),
+        )
+
+    assert (before.status_code, rotated.status_code) == (200, 200)
+    assert keys.call_count == 2  # cached once, fetched again for the unknown kid
+    assert elsewhere.status_code == 401
+    assert "jku is not the registered JWK Set URL" in elsewhere.text

@@ -17,6 +17,7 @@ from .auth import tokens
 from .auth.cds_hooks import JwksCache
 from .case import clocks
 from .case.lifecycle import SystemMoment
+from .crd.ehr_fhir import EhrFhir
 from .db import rule_sets
 from .db.session import Database
 from .decision.active import ActiveRules
@@ -57,6 +58,7 @@ def create_app(
         yield
         if dispatcher is not None:
             dispatcher.stop()
+        app.state.ehr_fhir.close()
         app.state.database.dispose()
 
     app = FastAPI(
@@ -72,6 +74,7 @@ def create_app(
     app.state.rules = ActiveRules.load(settings.rules_dir)
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.jwks = JwksCache()
+    app.state.ehr_fhir = EhrFhir()
     app.state.started = datetime.now(UTC).isoformat(timespec="seconds")
     app.add_middleware(RequestLogging)
     errors.install(app)

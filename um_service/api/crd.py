@@ -7,15 +7,14 @@ tokens; discovery is public. Refusals are OperationOutcome bodies (hook-10).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Depends, Request
 
 from ..auth import cds_hooks as trust
 from ..auth.clients import ClientError
 from ..crd import hooks
+from ..db.models import Client
 from ..errors import NotFound, Unauthenticated
 from ..fhir import cds_hooks
 from ..reports import cms
@@ -40,35 +39,48 @@ def services_requiring_authorization(request: Request) -> dict[str, Any]:
     return {"rule_set": rules.version, "services": cms.services_requiring_authorization(rules)}
 
 
-@router.post(
-    "/cds-services/{service_id}",
-    name="cds_hook",
-    responses={400: {"description": "Not a hook request"}, 401: {"description": "JWT refused"}},
-)
-async def call_hook(service_id: str, request: Request, session: SessionDep, context: ContextDep) -> dict[str, Any]:
-    """Answer a hook call with coverage information (system actions on primary hooks) and cards."""
-    client_id = _trusted(request, session, context.now)
-    hook = _HOOKS.get(service_id)
-    if hook is None:
-        raise NotFound(f"no CDS service {service_id!r}; GET /cds-services lists them")
-    body = await read_body(request, accepted=("application/json",), limit=_LIMIT)
-    hook_request = cds_hooks.read_hook_request(body, hook=hook)
-    return hooks.answer(session, hook_request, client_id=client_id, context=context)
-
-
-def _trusted(request: Request, session: Session, now: datetime) -> str:
+def _trusted(request: Request, session: SessionDep, context: ContextDep) -> Client:
+    # First of the hook's dependencies: a call without a good JWT learns nothing else (not even 404 or 415).
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         log.warning("hook call refused", extra={"reason": "no JWT"})
         raise Unauthenticated("A hook call carries the EHR's CDS Hooks JWT: Authorization: Bearer <JWT>.")
     audience = _service_url(request)
     try:
-        identity, _ = trust.verify(session, token.strip(), audience=audience, now=now, jwks=request.app.state.jwks)
+        _, client = trust.verify(
+            session, token.strip(), audience=audience, now=context.now, jwks=request.app.state.jwks
+        )
     except ClientError as exc:
         reason = exc.problems[0].diagnostics if exc.problems else str(exc)
         log.warning("hook call refused", extra={"reason": reason})
         raise Unauthenticated(f"The hook JWT was refused: {reason}") from exc
-    return identity.client_id
+    return client
+
+
+async def _hook_body(request: Request) -> bytes:
+    # Read here, so the hook itself runs in the thread pool (it may read from the EHR's FHIR server).
+    return await read_body(request, accepted=("application/json",), limit=_LIMIT)
+
+
+@router.post(
+    "/cds-services/{service_id}",
+    name="cds_hook",
+    responses={400: {"description": "Not a hook request"}, 401: {"description": "JWT refused"}},
+)
+def call_hook(
+    service_id: str,
+    request: Request,
+    client: Annotated[Client, Depends(_trusted)],
+    body: Annotated[bytes, Depends(_hook_body)],
+    session: SessionDep,
+    context: ContextDep,
+) -> dict[str, Any]:
+    """Answer a hook call with coverage information (system actions on primary hooks) and cards."""
+    hook = _HOOKS.get(service_id)
+    if hook is None:
+        raise NotFound(f"no CDS service {service_id!r}; GET /cds-services lists them")
+    hook_request = cds_hooks.read_hook_request(body, hook=hook)
+    return hooks.answer(session, hook_request, client=client, reader=request.app.state.ehr_fhir, context=context)
 
 
 def _service_url(request: Request) -> str:

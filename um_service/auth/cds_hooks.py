@@ -22,6 +22,7 @@ import jwt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..crd.ehr_fhir import check_base, same_base
 from ..db.models import Client
 from .clients import ClientError, Identity, check_public_key, remember_jti
 
@@ -53,8 +54,9 @@ def register_ehr(
     if jwks_url and not jwks_url.startswith("https://") and not jwks_url.startswith("http://127.0.0.1"):
         raise ClientError("invalid_request", "a JWK Set URL must be https")
     for base in fhir_servers:
-        if not base.startswith(("https://", "http://")):
-            raise ClientError("invalid_request", f"FHIR server {base!r} is not an http(s) URL")
+        why = check_base(base)
+        if why is not None:
+            raise ClientError("invalid_request", why)
     other = session.scalar(select(Client).where(Client.issuer == issuer, Client.id != client_id))
     if other is not None:
         raise ClientError("invalid_request", f"issuer {issuer!r} is already registered for client {other.id}")
@@ -66,7 +68,7 @@ def register_ehr(
     client.public_key = public_key
     client.issuer = issuer
     client.jwks_url = jwks_url
-    client.fhir_servers = [base.rstrip("/") for base in fhir_servers]
+    client.fhir_servers = [same_base(base) for base in fhir_servers]
     client.active = True
     session.add(client)
     session.flush()

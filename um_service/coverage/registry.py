@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, exists, or_, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ..db.inserts import insert_for
 from ..db.models import Member, MemberCoverage
 from ..fhir.enrollment import CoverageRecord, Feed, MemberRecord
 
@@ -61,8 +61,7 @@ def _last_coverages(coverages: Sequence[CoverageRecord]) -> list[CoverageRecord]
 def _upsert(session: Session, table: Table, rows: list[dict[str, Any]], *, keys: tuple[str, ...]) -> None:
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    insert = insert_for(session, table)
     compared = [c for c in table.columns if c.name not in keys and c.name != "updated_at"]
     changed = {c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys}
     # A row the feed repeats unchanged is left alone (its updated_at too): re-importing changes nothing.

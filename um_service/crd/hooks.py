@@ -17,17 +17,18 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from ..context import RequestContext
 from ..coverage import benefits
-from ..db.models import Case, CaseItem, CaseParty, CrdAssertion
+from ..db.models import Case, CaseItem, CaseParty, Client, CrdAssertion
 from ..decision import ItemOutcome
 from ..decision.plans import COVERAGE_INACTIVE
 from ..fhir import cds_hooks
 from ..fhir.cds_hooks import Assertion, HookRequest
 from ..fhir.codes import ReviewAction
+from . import ehr_fhir
 
 _APPROVED = (ReviewAction.CERTIFIED, ReviewAction.PARTIAL, ReviewAction.MODIFIED)
 
@@ -43,20 +44,38 @@ class Judged:
     member_id: str | None = None
 
 
-def answer(session: Session, request: HookRequest, *, client_id: str, context: RequestContext) -> dict[str, Any]:
-    """The hook's answer: coverage information for each judged order (primary hooks as system actions) and cards."""
+def answer(
+    session: Session, request: HookRequest, *, client: Client, reader: ehr_fhir.EhrFhir, context: RequestContext
+) -> dict[str, Any]:
+    """The hook's answer: coverage information for each judged order (primary hooks as system actions) and cards.
+
+    What the call did not prefetch is read from the EHR's FHIR server when that server is registered for the client;
+    what still cannot be had is said on a warning card (no Coverage means no coverage information, crd-digest 4).
+    """
+    gathered = ehr_fhir.gather(request, registered=client.fhir_servers or [], reader=reader)
+    request = gathered.request
     patient = next(iter(request.of_type("Patient")), {"resourceType": "Patient", "id": request.context["patientId"]})
     coverages = request.of_type("Coverage")
     orders = cds_hooks.judged_orders(request)
+    payer = _payer(coverages[0]) if coverages else "Health plan"
+    missing = (
+        [
+            cds_hooks.instructions_card(
+                "Coverage requirements could not be checked",
+                " ".join(gathered.problems),
+                payer=payer,
+                indicator="warning",
+            )
+        ]
+        if gathered.problems
+        else []
+    )
     if not coverages or not orders:
-        return cds_hooks.hook_response([], [])
-    coverage = coverages[0]
-    judged = [j for j in (_judge(session, request, order, patient, coverage, context) for order in orders) if j]
-    for item in judged:
-        _record(session, request, item, client_id=client_id, now=context.now)
-    payer = _payer(coverage)
+        return cds_hooks.hook_response(missing, [])
+    judged = [_judge(session, request, order, patient, coverages[0], context) for order in orders]
+    session.execute(insert(CrdAssertion), [_record(request, j, client_id=client.id, now=context.now) for j in judged])
     actions = [cds_hooks.system_action(j.order, cds_hooks.coverage_information(j.assertion)) for j in judged]
-    cards = [cds_hooks.instructions_card(j.summary, j.detail, payer=payer) for j in judged]
+    cards = missing + [cds_hooks.instructions_card(j.summary, j.detail, payer=payer) for j in judged]
     if any(j.assertion.pa_needed == "auth-needed" for j in judged):
         cards.append(
             cds_hooks.reference_card(
@@ -81,16 +100,22 @@ def _judge(
     patient: dict[str, Any],
     coverage: dict[str, Any],
     context: RequestContext,
-) -> Judged | None:
-    pas = cds_hooks.as_pas_request(order, patient, coverage)
-    if pas is None:
-        return None
+) -> Judged:
     today = context.now.date()
-    day = benefits.first_day(pas, today)
-    membership = benefits.look_up(session, pas, context, on=day)
     reference = f"Coverage/{coverage.get('id', '')}"
     make = partial(Assertion, assertion_id=str(uuid.uuid4()), coverage_reference=reference, date=today.isoformat())
     name = _name(order)
+    pas = cds_hooks.as_pas_request(order, patient, coverage)
+    if pas is None:
+        text = (
+            "The order names no service code, so the plan's rules cannot say whether it needs prior authorization."
+            if not cds_hooks.order_codes(order)
+            else "The order's patient or coverage could not be read, so the plan's rules cannot be applied."
+        )
+        assertion = make(covered="indeterminate", pa_needed="indeterminate", reasons=((None, text),))
+        return Judged(order, assertion, f"{name}: coverage requirements unknown", text)
+    day = benefits.first_day(pas, today)
+    membership = benefits.look_up(session, pas, context, on=day)
     member_id = min(pas.parties.member_ids, default=None)
     if membership.unknown:
         looked_for = ", ".join(sorted(pas.parties.member_ids)) or "none given"
@@ -98,7 +123,8 @@ def _judge(
         assertion = make(covered="not-covered", reasons=(("no-member-found", text),))
         return Judged(order, assertion, f"{name}: member not found", text, member_id)
     outcome = benefits.decide(session, pas, membership, context, received=context.now)[1]
-    judged = _from_outcome(session, request, order, name, outcome, membership, day, make)
+    member_ids = membership.member_ids or pas.parties.member_ids
+    judged = _from_outcome(session, request, order, name, outcome, member_ids, day, make)
     return replace(judged, member_id=member_id)
 
 
@@ -108,7 +134,7 @@ def _from_outcome(
     order: dict[str, Any],
     name: str,
     outcome: ItemOutcome,
-    membership: benefits.Membership,
+    member_ids: frozenset[str],
     day: dt.date,
     make: Callable[..., Assertion],
 ) -> Judged:
@@ -121,7 +147,7 @@ def _from_outcome(
         assertion = make(covered="covered", pa_needed="no-auth")
         return Judged(order, assertion, f"{name}: no prior authorization needed", outcome.reason)
     codes = [c.get("code") for c in cds_hooks.order_codes(order)]
-    satisfied = _authorization_covering(session, membership, codes, day)
+    satisfied = _authorization_covering(session, member_ids, codes, day)
     if satisfied is not None:
         text = f"Authorization {satisfied} already covers this service on {day.isoformat()}."
         assertion = make(covered="covered", pa_needed="satisfied", satisfied_pa_id=satisfied)
@@ -147,46 +173,51 @@ def _from_outcome(
     return Judged(order, assertion, f"{name}: prior authorization needed", text)
 
 
-def _authorization_covering(
-    session: Session, membership: benefits.Membership, codes: list[Any], day: dt.date
-) -> str | None:
+# Built once: a hook call only binds the member ids, codes and day (building the statement cost more than running it).
+_COVERING = (
+    select(Case.preauth_ref)
+    .select_from(CaseItem)
+    .join(Case, Case.id == CaseItem.case_id)
+    .where(
+        CaseItem.case_id.in_(
+            select(CaseParty.case_id).where(
+                CaseParty.role == "member", CaseParty.value.in_(bindparam("members", expanding=True))
+            )
+        ),
+        CaseItem.review_action.in_(_APPROVED),
+        CaseItem.product_code.in_(bindparam("codes", expanding=True)),
+        CaseItem.authorized_start <= bindparam("day"),
+        CaseItem.authorized_end >= bindparam("day"),
+    )
+    .limit(1)
+)
+
+
+def _authorization_covering(session: Session, member_ids: frozenset[str], codes: list[Any], day: dt.date) -> str | None:
     """The preauth number of an approved item of the member's that covers one of the codes on that day."""
-    if not membership.member_id or not codes:
+    codes = [c for c in codes if isinstance(c, str)]
+    if not member_ids or not codes:
         return None
-    cases = select(CaseParty.case_id).where(CaseParty.role == "member", CaseParty.value == membership.member_id)
-    found = session.execute(
-        select(Case.preauth_ref, CaseItem.authorized_start, CaseItem.authorized_end)
-        .join(Case, Case.id == CaseItem.case_id)
-        .where(
-            CaseItem.case_id.in_(cases),
-            CaseItem.review_action.in_(_APPROVED),
-            CaseItem.product_code.in_([c for c in codes if isinstance(c, str)]),
-        )
-    ).all()
-    text = day.isoformat()
-    for preauth_ref, start, end in found:
-        if start and end and start <= text <= end:
-            return str(preauth_ref)
-    return None
+    found = session.scalar(_COVERING, {"members": sorted(member_ids), "codes": codes, "day": day.isoformat()})
+    return str(found) if found is not None else None
 
 
-def _record(session: Session, request: HookRequest, judged: Judged, *, client_id: str, now: dt.datetime) -> None:
+def _record(request: HookRequest, judged: Judged, *, client_id: str, now: dt.datetime) -> dict[str, Any]:
+    """The crd_assertions row of an answer: who asked, about which order and codes, for which member, and what."""
     order = judged.order
     a = judged.assertion
-    session.add(
-        CrdAssertion(
-            id=a.assertion_id,
-            client_id=client_id,
-            hook=request.hook,
-            hook_instance=request.hook_instance[:200],
-            member_id=(judged.member_id or "")[:100] or None,
-            coverage=a.coverage_reference[:500],
-            order=f"{order.get('resourceType')}/{order.get('id', '')}"[:500],
-            codes=[f"{c.get('system', '')}|{c.get('code')}" for c in cds_hooks.order_codes(order)],
-            answer=cds_hooks.coverage_information(a),
-            created_at=now,
-        )
-    )
+    return {
+        "id": a.assertion_id,
+        "client_id": client_id,
+        "hook": request.hook,
+        "hook_instance": request.hook_instance[:200],
+        "member_id": (judged.member_id or "")[:100] or None,
+        "coverage": a.coverage_reference[:500],
+        "order": f"{order.get('resourceType')}/{order.get('id', '')}"[:500],
+        "codes": [f"{c.get('system', '')}|{c.get('code')}" for c in cds_hooks.order_codes(order)],
+        "answer": cds_hooks.coverage_information(a),
+        "created_at": now,
+    }
 
 
 def _name(order: dict[str, Any]) -> str:

@@ -94,6 +94,8 @@ class HookRequest:
     context: dict[str, Any]
     resources: tuple[dict[str, Any], ...]
     configuration: dict[str, Any] = field(default_factory=dict)
+    fhir_server: str | None = None
+    fhir_token: str | None = None
 
     @property
     def primary(self) -> bool:
@@ -140,14 +142,24 @@ def read_hook_request(body: bytes, *, hook: str) -> HookRequest:
     assert isinstance(context, dict)
     resources: list[dict[str, Any]] = []
     for key in ("draftOrders", "appointments"):
-        resources += _resources(context.get(key))
+        resources += bundle_resources(context.get(key))
     for value in as_dict(document.get("prefetch")).values():
-        resources += _resources(value)
+        resources += bundle_resources(value)
     configuration = as_dict(as_dict(document.get("extension")).get("davinci-crd.configuration"))
-    return HookRequest(hook, document["hookInstance"], context, tuple(resources), configuration)
+    server = document.get("fhirServer")
+    token = as_dict(document.get("fhirAuthorization")).get("access_token")
+    return HookRequest(
+        hook,
+        document["hookInstance"],
+        context,
+        tuple(resources),
+        configuration,
+        fhir_server=server if isinstance(server, str) and server else None,
+        fhir_token=token if isinstance(token, str) and token else None,
+    )
 
 
-def _resources(value: Any) -> list[dict[str, Any]]:
+def bundle_resources(value: Any) -> list[dict[str, Any]]:
     """A resource, or the resources of a Bundle (entries' `resource`), as plain dicts."""
     value = as_dict(value)
     if value.get("resourceType") == "Bundle":
@@ -161,19 +173,26 @@ def _resources(value: Any) -> list[dict[str, Any]]:
 
 def judged_orders(request: HookRequest) -> list[dict[str, Any]]:
     """The orders (or appointments) the hook asks about: selections, dispatched orders, draft orders, appointments."""
-    context = request.context
     if request.hook == "appointment-book":
         return request.of_type("Appointment")
-    if request.hook == "order-select":
-        chosen = [request.find(ref) for ref in as_list(context.get("selections"))]
-        return [order for order in chosen if order is not None]
-    if request.hook == "order-dispatch":
-        refs = as_list(context.get("dispatchedOrders")) or [context.get("order")]
-        dispatched = [request.find(ref) for ref in refs]
-        return [order for order in dispatched if order is not None]
+    if request.hook in ("order-select", "order-dispatch"):
+        found = [request.find(ref) for ref in judged_references(request)]
+        return [order for order in found if order is not None]
     if request.hook == "order-sign":
-        return [r for r in _resources(context.get("draftOrders")) if r.get("resourceType") in ORDER_TYPES]
+        return [r for r in bundle_resources(request.context.get("draftOrders")) if r.get("resourceType") in ORDER_TYPES]
     return []
+
+
+def judged_references(request: HookRequest) -> list[str]:
+    """The `Type/id` references of the orders a hook names rather than carries (order-select, order-dispatch)."""
+    if request.hook == "order-select":
+        refs = as_list(request.context.get("selections"))
+    elif request.hook == "order-dispatch":
+        refs = as_list(request.context.get("dispatchedOrders")) or [request.context.get("order")]
+    else:
+        return []
+    texts = [ref if isinstance(ref, str) else as_dict(ref).get("reference") for ref in refs]
+    return [t for t in texts if isinstance(t, str) and "/" in t and t.split("/")[-2] in ORDER_TYPES]
 
 
 def order_codes(order: dict[str, Any]) -> list[dict[str, Any]]:
@@ -327,11 +346,11 @@ def system_action(order: dict[str, Any], extension: dict[str, Any]) -> dict[str,
     }
 
 
-def instructions_card(summary: str, detail: str, *, payer: str) -> dict[str, Any]:
-    """An Instructions card: plain words for the clinician."""
+def instructions_card(summary: str, detail: str, *, payer: str, indicator: str = "info") -> dict[str, Any]:
+    """An Instructions card: plain words for the clinician (`warning` when we could not say what is needed)."""
     return {
         "summary": summary[:139],
-        "indicator": "info",
+        "indicator": indicator,
         "detail": detail,
         "source": {"label": payer, "topic": {"system": CRD_TEMP, "code": "coverage-info", "display": "Coverage Info"}},
     }
