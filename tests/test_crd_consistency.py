@@ -7,7 +7,7 @@ through CRD order-sign, and the answers must agree item by item:
 - CRD `not-covered` exactly when PAS denies administratively (A3), tried with members of the registry.
 
 An order carries what a clinician orders (service, quantity, date, diagnoses, patient, coverage), not attachments,
-observations or PAS-only extensions, so each case is compared with those left out of both faces' facts.
+observations, form answers or PAS-only extensions, so each case is compared with those left out of both faces' facts.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def test_crd_and_pas_agree_on_every_rule_pack_test_case(
     client: AuthClient, clock: Clock, ehr_key: Any, case: Any
 ) -> None:
     facts = case.request.model_copy(
-        update={"documents": (), "observations": (), "home_health_information": False, "patch": ()}
+        update={"documents": (), "observations": (), "answers": {}, "home_health_information": False, "patch": ()}
     )
     pas_request = build_request(facts, RULES / "tests" / "bundles")
     clock.now = case.received

@@ -92,6 +92,40 @@ def test_fhirpath_that_does_not_compile_is_reported() -> None:
     assert "unknown variable(s): %member" in found[2]
 
 
+def test_questions_are_checked_with_the_conditions_that_read_them() -> None:
+    files = {
+        "form.yaml": rule("""    questions:
+      - link_id: weeks
+        text: How many weeks of therapy?
+        type: integer
+      - link_id: flag
+        text: Any red flag present?
+        type: choice
+    when:
+      - id: reads-an-undeclared-question
+        description: asks for an answer nobody asked
+        expression: "answer('weeks') >= 6 and answer('months') > 1"
+    outcome: {decision: approve}""")
+    }
+
+    found = problems_of(files)
+
+    assert found == [
+        "error: form.yaml, rule r1, questions.1: a 'choice' question lists its 'options' "
+        "(code and display of each answer)"
+    ]
+    files["form.yaml"] = files["form.yaml"].replace("type: choice", "type: boolean")
+    assert problems_of(files) == [
+        "error: form.yaml, rule r1, when.0.expression (reads-an-undeclared-question): answer() reads 'months', "
+        "not a question of this rule"
+    ]
+    files["form.yaml"] = files["form.yaml"].replace(" and answer('months') > 1", "")
+    warnings = [str(w) for w in load_files(files).warnings]
+    assert warnings == [
+        "warning: form.yaml, rule r1, questions.1: question 'flag' is read by no condition (answer('flag'))"
+    ]
+
+
 def test_an_unknown_value_set_is_reported() -> None:
     files = {
         "x.yaml": """

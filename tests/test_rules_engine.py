@@ -155,3 +155,24 @@ def test_unknown_cases_are_404_on_the_staff_api(client: Any) -> None:
 
     assert response.status_code == 404
     assert response.json()["status"] == 404
+
+
+def test_a_completed_form_in_the_request_gets_the_item_approved_at_once(client: Any) -> None:
+    from pathlib import Path
+
+    from um_service.decision.testcases import ItemSpec, RequestSpec, build_request
+
+    bundles = Path(__file__).parents[1] / "rules" / "tests" / "bundles"
+    form = RequestSpec(
+        items=(ItemSpec(sequence=1, code="72148"),),
+        diagnoses=("M54.16",),
+        answers={"conservative-therapy-weeks": 8, "red-flag": "none"},
+    )
+
+    approved = submit(client, build_request(form, bundles)).json()
+    too_soon = build_request(form.model_copy(update={"answers": {"conservative-therapy-weeks": 3}}), bundles)
+    too_soon["entry"][0]["resource"]["identifier"][0]["value"] = "FORM-TOO-SOON"
+    pended = submit(client, too_soon).json()
+
+    assert review_codes(approved) == {1: "A1"}
+    assert review_codes(pended) == {1: "A4"}

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # Public FHIR base used in fullUrls; derived from each request when unset.
     public_base_url: str | None = None
     payer_identifier_system: str = "urn:um-service:preauth-ref"
+    # Canonical base of the DTR Questionnaires the rules make (stable, whatever host serves them).
+    canonical_base: str = "http://example-health-plan.org/fhir"
 
     # Limits on what a caller may send; each answered with a clear OperationOutcome.
     max_body_bytes: int = 5 * 1024 * 1024

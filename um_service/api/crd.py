@@ -80,7 +80,14 @@ def call_hook(
     if hook is None:
         raise NotFound(f"no CDS service {service_id!r}; GET /cds-services lists them")
     hook_request = cds_hooks.read_hook_request(body, hook=hook)
-    return hooks.answer(session, hook_request, client=client, reader=request.app.state.ehr_fhir, context=context)
+    return hooks.answer(
+        session,
+        hook_request,
+        client=client,
+        reader=request.app.state.ehr_fhir,
+        context=context,
+        canonical_base=request.app.state.settings.canonical_base,
+    )
 
 
 def _service_url(request: Request) -> str:

@@ -53,6 +53,9 @@ POLICY: dict[str, Rule] = {
     "create_subscription": Rule(PROVIDER, "system/Subscription.crd"),
     "read_subscription": Rule(PROVIDER, "system/Subscription.crd"),
     "delete_subscription": Rule(PROVIDER, "system/Subscription.crd"),
+    # DTR face
+    "questionnaire_package": Rule(PROVIDER, "system/Questionnaire.rs"),
+    "questionnaire_package_at_base": Rule(PROVIDER, "system/Questionnaire.rs"),
     # Staff face: reading and working cases
     "get_case": Rule(STAFF, "um/review"),
     "replay_case": Rule(STAFF, "um/review"),

@@ -20,7 +20,13 @@ _KEY_NAME = "access-token-hs256"
 
 # What each role may be granted (SMART v2 system scopes for the FHIR face; um/* for the staff face).
 SCOPES = {
-    "provider": ("system/Claim.c", "system/Claim.r", "system/ClaimResponse.rs", "system/Subscription.crd"),
+    "provider": (
+        "system/Claim.c",
+        "system/Claim.r",
+        "system/ClaimResponse.rs",
+        "system/Subscription.crd",
+        "system/Questionnaire.rs",
+    ),
     "portal": ("system/Claim.r", "system/ClaimResponse.rs"),
     "nurse": ("um/review",),
     "medical_director": ("um/review",),

@@ -25,6 +25,7 @@ from ..coverage import benefits
 from ..db.models import Case, CaseItem, CaseParty, Client, CrdAssertion
 from ..decision import ItemOutcome
 from ..decision.plans import COVERAGE_INACTIVE
+from ..dtr import packages
 from ..fhir import cds_hooks
 from ..fhir.cds_hooks import Assertion, HookRequest
 from ..fhir.codes import ReviewAction
@@ -45,7 +46,13 @@ class Judged:
 
 
 def answer(
-    session: Session, request: HookRequest, *, client: Client, reader: ehr_fhir.EhrFhir, context: RequestContext
+    session: Session,
+    request: HookRequest,
+    *,
+    client: Client,
+    reader: ehr_fhir.EhrFhir,
+    context: RequestContext,
+    canonical_base: str,
 ) -> dict[str, Any]:
     """The hook's answer: coverage information for each judged order (primary hooks as system actions) and cards.
 
@@ -73,6 +80,7 @@ def answer(
     if not coverages or not orders:
         return cds_hooks.hook_response(missing, [])
     judged = [_judge(session, request, order, patient, coverages[0], context) for order in orders]
+    judged = [_with_forms(j, context, canonical_base) for j in judged]
     session.execute(insert(CrdAssertion), [_record(request, j, client_id=client.id, now=context.now) for j in judged])
     actions = [cds_hooks.system_action(j.order, cds_hooks.coverage_information(j.assertion)) for j in judged]
     cards = missing + [cds_hooks.instructions_card(j.summary, j.detail, payer=payer) for j in judged]
@@ -171,6 +179,19 @@ def _from_outcome(
         text += " The plan's rules approve it on receipt."
     assertion = make(covered="covered", pa_needed="auth-needed")
     return Judged(order, assertion, f"{name}: prior authorization needed", text)
+
+
+def _with_forms(judged: Judged, context: RequestContext, base: str) -> Judged:
+    """Name the DTR forms (questionnaire canonicals) that can gather what a documentation-needed order lacks."""
+    if not judged.assertion.doc_needed:
+        return judged
+    codes = [(str(c.get("system", "")), str(c.get("code"))) for c in cds_hooks.order_codes(judged.order)]
+    found = packages.canonicals_for(context.rules, codes, base=base, today=context.now.date())
+    if not found:
+        return judged
+    text = f"{judged.detail} Or complete the plan's questionnaire (DTR): its answers can approve the request at once."
+    assertion = replace(judged.assertion, questionnaires=found, reasons=((None, text),))
+    return replace(judged, assertion=assertion, detail=text)
 
 
 # Built once: a hook call only binds the member ids, codes and day (building the statement cost more than running it).

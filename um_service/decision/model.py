@@ -115,6 +115,38 @@ class DocumentRequirement(Strict):
     report_type: str = "OZ"  # X12 755 attachment report type (PWK01); OZ = support data for claim
 
 
+class AnswerOption(Strict):
+    """One coded answer a choice question offers."""
+
+    code: str
+    display: str
+    system: str | None = None
+
+
+class Question(Strict):
+    """A question a rule's conditions read with `answer('link-id')` (served to DTR as a Questionnaire item)."""
+
+    link_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    text: str = Field(min_length=5)
+    type: Literal["boolean", "integer", "decimal", "date", "choice", "string"]
+    options: tuple[AnswerOption, ...] = ()
+    unit: str | None = None
+    required: bool = True
+
+    @model_validator(mode="after")
+    def _options_for_choice(self) -> Question:
+        if self.type == "choice" and not self.options:
+            raise ValueError("a 'choice' question lists its 'options' (code and display of each answer)")
+        if self.type != "choice" and self.options:
+            raise ValueError("'options' go with a 'choice' question")
+        if self.unit and self.type not in ("integer", "decimal"):
+            raise ValueError("'unit' goes with an 'integer' or 'decimal' question")
+        codes = [o.code for o in self.options]
+        if len(codes) != len(set(codes)):
+            raise ValueError("answer option codes must be unique within a question")
+        return self
+
+
 class Outcome(Strict):
     """What the rule decides for a matching item. There is no denial: only a clinician denies."""
 
@@ -164,10 +196,14 @@ class Rule(Strict):
     plans: tuple[str, ...] = ()
     when: tuple[Condition, ...] = ()
     documents: tuple[DocumentRequirement, ...] = ()
+    questions: tuple[Question, ...] = ()
     outcome: Outcome
 
     @model_validator(mode="after")
     def _documents_need_a_decision(self) -> Rule:
+        links = [q.link_id for q in self.questions]
+        if len(links) != len(set(links)):
+            raise ValueError("question link_ids must be unique within a rule")
         if self.documents and self.outcome.decision == "not_required":
             raise ValueError("'documents' cannot go with 'not_required': nothing is reviewed")
         ids = [c.id for c in self.when]

@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import Problem, ServiceError
-from .expressions import MEMBER_OF, Compiled, ExpressionError, compile_expression
+from .expressions import ANSWER, MEMBER_OF, Compiled, ExpressionError, compile_expression
 from .index import EXACT, RANGE, VALUESET, CodeIndex, Coverage
 from .model import Condition, Rule, RuleFile, ValueSet, system_url
 from .plans import (
@@ -165,7 +165,7 @@ def load_files(files: Mapping[str, str]) -> RuleSet:
     book = _plan_book(plan_files, coverage, problems)
     if problems:
         raise RuleSetError(problems)
-    findings = analyse(compiled) + _unknown_plans(compiled, book)
+    findings = analyse(compiled) + _unknown_plans(compiled, book) + _unread_questions(compiled)
     errors = [p for p in findings if p.severity == "error"]
     if errors:
         raise RuleSetError(errors)
@@ -249,6 +249,11 @@ def _compile_rules(
                     problems.append(RuleProblem(name, rule.id, where, str(exc)))
                 for unknown in sorted(set(MEMBER_OF.findall(condition.expression)) - set(valuesets)):
                     problems.append(RuleProblem(name, rule.id, where, f"memberOf names unknown value set {unknown!r}"))
+                asked = {q.link_id for q in rule.questions}
+                for unknown in sorted(set(ANSWER.findall(condition.expression)) - asked):
+                    problems.append(
+                        RuleProblem(name, rule.id, where, f"answer() reads {unknown!r}, not a question of this rule")
+                    )
             compiled.append(CompiledRule(rule, name, coverage, tuple(conditions)))
     return compiled
 
@@ -340,6 +345,18 @@ def _compile_plan(
             problems.append(RuleProblem(name, plan.id, f"limits.{position}", f"unknown value set {missing!r}"))
         limits.append(CompiledLimit(limit, coverage))
     return CompiledPlan(plan, name, tuple(exclusions), tuple(limits))
+
+
+def _unread_questions(compiled: list[CompiledRule]) -> list[RuleProblem]:
+    """Warn of questions no condition of their rule reads (asking them changes nothing)."""
+    found = []
+    for rule in compiled:
+        read = {link for c in rule.rule.when for link in ANSWER.findall(c.expression)}
+        for position, question in enumerate(rule.rule.questions):
+            if question.link_id not in read:
+                reason = f"question {question.link_id!r} is read by no condition (answer('{question.link_id}'))"
+                found.append(RuleProblem(rule.file, rule.id, f"questions.{position}", reason, "warning"))
+    return found
 
 
 def _unknown_plans(compiled: list[CompiledRule], book: PlanBook) -> list[RuleProblem]:

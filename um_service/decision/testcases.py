@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ DECISIONS = {
 }
 PAS = "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/"
 DEFAULT_RECEIVED = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class _Strict(BaseModel):
@@ -77,6 +79,8 @@ class RequestSpec(_Strict):
     birth_date: str | None = None
     coverage: CoverageSpec | None = None
     home_health_information: bool = False
+    # Answers a completed DTR form gives (link id -> value), carried as a QuestionnaireResponse.
+    answers: dict[str, bool | int | float | str] = Field(default_factory=dict)
     patch: tuple[dict[str, Any], ...] = ()
 
 
@@ -223,6 +227,15 @@ def build_request(spec: RequestSpec, bundles: Path) -> dict[str, Any]:
                 "valueReference": {"reference": url},
             }
         )
+    if spec.answers:
+        url = _add(bundle, questionnaire_response(spec.answers, patient_url))
+        infos.append(
+            {
+                "sequence": len(infos) + 1,
+                "category": _category("additionalInformation"),
+                "valueReference": {"reference": url},
+            }
+        )
     if not infos:
         del claim["supportingInfo"]
     patient = _resource_at(bundle, patient_url)
@@ -268,6 +281,31 @@ def build_request(spec: RequestSpec, bundles: Path) -> dict[str, Any]:
     for operation in spec.patch:
         _apply_patch(bundle, operation)
     return bundle
+
+
+def questionnaire_response(answers: dict[str, bool | int | float | str], patient_url: str) -> dict[str, Any]:
+    """A completed QuestionnaireResponse with one answer per link id (a text answer is a coded one; YYYY-MM-DD is
+    a date)."""
+    items = []
+    for link_id, value in answers.items():
+        if isinstance(value, bool):
+            answer: dict[str, Any] = {"valueBoolean": value}
+        elif isinstance(value, int):
+            answer = {"valueInteger": value}
+        elif isinstance(value, float):
+            answer = {"valueDecimal": value}
+        elif _DATE.fullmatch(value):
+            answer = {"valueDate": value}
+        else:
+            answer = {"valueCoding": {"code": value}}
+        items.append({"linkId": link_id, "answer": [answer]})
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "subject": {"reference": patient_url},
+        "authored": "2026-11-20",
+        "item": items,
+    }
 
 
 def _item(spec: ItemSpec, bundle: dict[str, Any], patient_url: str) -> dict[str, Any]:

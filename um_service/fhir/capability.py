@@ -70,6 +70,20 @@ def capability_statement(*, base_url: str, token_url: str, software_version: str
                         ],
                     },
                     {
+                        "type": "Questionnaire",
+                        "operation": [
+                            {
+                                "name": "questionnaire-package",
+                                "definition": "http://hl7.org/fhir/us/davinci-dtr/OperationDefinition/"
+                                "questionnaire-package",
+                                "documentation": "DTR questionnaire packages (also at the base): the forms the rules "
+                                "read answers from, chosen by order codes, canonical or CRD coverage-assertion-id. "
+                                "Plain forms: no CQL libraries and no prepopulation (ELM is not produced here); "
+                                "each package holds the Questionnaire and a draft QuestionnaireResponse.",
+                            }
+                        ],
+                    },
+                    {
                         "type": "Subscription",
                         "supportedProfile": [
                             "http://hl7.org/fhir/us/davinci-pas/StructureDefinition/profile-subscription",

@@ -304,6 +304,7 @@ class Assertion:
     reasons: tuple[tuple[str | None, str], ...] = ()  # (code of the CRD temp system or None, text)
     satisfied_pa_id: str | None = None
     billing_codes: tuple[dict[str, Any], ...] = ()
+    questionnaires: tuple[str, ...] = ()  # DTR forms (canonical|version) that gather what documentation needs
 
 
 def coverage_information(assertion: Assertion) -> dict[str, Any]:
@@ -322,6 +323,7 @@ def coverage_information(assertion: Assertion) -> dict[str, Any]:
         if code:
             concept["coding"] = [{"system": CRD_TEMP, "code": code}]
         parts.append({"url": "reason", "valueCodeableConcept": concept})
+    parts += [{"url": "questionnaire", "valueCanonical": url} for url in assertion.questionnaires]
     parts.append({"url": "date", "valueDate": assertion.date})
     parts.append({"url": "coverage-assertion-id", "valueString": assertion.assertion_id})
     if assertion.satisfied_pa_id:

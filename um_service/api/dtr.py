@@ -1,0 +1,51 @@
+"""The DTR face (base /fhir): $questionnaire-package, at the type level and at the base (the IG shows both)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from ..dtr import packages
+from ..errors import InvalidRequest, Problem
+from ..fhir import questionnaire
+from .deps import ContextDep, FhirAccept, FhirBody, SessionDep, SettingsDep
+from .errors import FHIR_JSON, fhir_response
+
+router = APIRouter(prefix="/fhir", tags=["DTR 2.2"], dependencies=[FhirAccept])
+_OUTCOME = {"description": "OperationOutcome", "content": {FHIR_JSON: {"schema": {"type": "object"}}}}
+_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Parameters: one packagebundle per form",
+        "content": {FHIR_JSON: {"schema": {"type": "object"}}},
+    },
+    **dict.fromkeys((400, 404, 415, 422), _OUTCOME),
+}
+
+
+def _package(body: bytes, session: SessionDep, context: ContextDep, settings: SettingsDep) -> Response:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(400, [Problem("structure", f"The body is not JSON: {exc}")]) from exc
+    request = questionnaire.read_package_request(document)
+    found = packages.package(
+        session, request, rules=context.rules, base=settings.canonical_base, today=context.now.date()
+    )
+    return fhir_response(200, questionnaire.package_output(found.bundles, found.warnings))
+
+
+@router.post("/Questionnaire/$questionnaire-package", response_class=Response, responses=_ANSWERS)
+def questionnaire_package(body: FhirBody, session: SessionDep, context: ContextDep, settings: SettingsDep) -> Response:
+    """The forms (Questionnaire + draft QuestionnaireResponse) the rules need for the given orders or CRD context."""
+    return _package(body, session, context, settings)
+
+
+@router.post("/$questionnaire-package", response_class=Response, responses=_ANSWERS)
+def questionnaire_package_at_base(
+    body: FhirBody, session: SessionDep, context: ContextDep, settings: SettingsDep
+) -> Response:
+    """$questionnaire-package at the FHIR base (as the DTR IG's prose shows it)."""
+    return _package(body, session, context, settings)

@@ -1,0 +1,1 @@
+"""DTR: the questions the rules need, served as questionnaire packages to the EHR's DTR client."""
