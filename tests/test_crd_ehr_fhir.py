@@ -147,11 +147,16 @@ def test_an_order_without_a_code_is_indeterminate_with_the_reason(
 ) -> None:
     body = order_sign("72148")
     del body["context"]["draftOrders"]["entry"][0]["resource"]["code"]
+    older = call(client, ehr_key, clock, "order-sign-crd", body).json()  # a CRD 2.0 client: no such code
+    body["extension"] = {"davinci-crd.requestedVersion": "2.2"}
 
     found = information(call(client, ehr_key, clock, "order-sign-crd", body).json())
 
     assert (found["covered"], found["pa-needed"]) == (["indeterminate"], ["indeterminate"])
     assert found["reason"][0]["text"].startswith("The order names no service code")
+    assert older["systemActions"] == []
+    assert older["cards"][0]["summary"] == "ServiceRequest: coverage requirements unknown"
+    assert older["cards"][0]["detail"].startswith("The order names no service code")
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,9 @@ def answer(
     judged = [_judge(session, request, order, patient, coverages[0], context) for order in orders]
     judged = [_with_forms(j, context, canonical_base) for j in judged]
     session.execute(insert(CrdAssertion), [_record(request, j, client_id=client.id, now=context.now) for j in judged])
-    actions = [cds_hooks.system_action(j.order, cds_hooks.coverage_information(j.assertion)) for j in judged]
+    # A 2.0 client gets no `indeterminate` coverage information (its value sets lack the code): the card says it.
+    told = [j for j in judged if j.assertion.covered != "indeterminate" or request.knows_indeterminate]
+    actions = [cds_hooks.system_action(j.order, cds_hooks.coverage_information(j.assertion)) for j in told]
     cards = missing + [cds_hooks.instructions_card(j.summary, j.detail, payer=payer) for j in judged]
     if any(j.assertion.pa_needed == "auth-needed" for j in judged):
         cards.append(

@@ -96,6 +96,12 @@ class HookRequest:
     configuration: dict[str, Any] = field(default_factory=dict)
     fhir_server: str | None = None
     fhir_token: str | None = None
+    requested_version: str | None = None  # extension davinci-crd.requestedVersion ("2.2"); None from 2.0 clients
+
+    @property
+    def knows_indeterminate(self) -> bool:
+        """Whether the client reads CRD 2.1+ codes (`indeterminate`); 2.0.1 validators reject them."""
+        return (self.requested_version or "2.0") >= "2.1"
 
     @property
     def primary(self) -> bool:
@@ -148,6 +154,7 @@ def read_hook_request(body: bytes, *, hook: str) -> HookRequest:
     configuration = as_dict(as_dict(document.get("extension")).get("davinci-crd.configuration"))
     server = document.get("fhirServer")
     token = as_dict(document.get("fhirAuthorization")).get("access_token")
+    version = as_dict(document.get("extension")).get("davinci-crd.requestedVersion")
     return HookRequest(
         hook,
         document["hookInstance"],
@@ -156,6 +163,7 @@ def read_hook_request(body: bytes, *, hook: str) -> HookRequest:
         configuration,
         fhir_server=server if isinstance(server, str) and server else None,
         fhir_token=token if isinstance(token, str) and token else None,
+        requested_version=version if isinstance(version, str) else None,
     )
 
 
