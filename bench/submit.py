@@ -115,7 +115,7 @@ def measure(url: str, seconds: float, concurrency: int) -> dict[str, float]:
 
 def report(name: str, figures: dict[str, float]) -> None:
     print(
-        f"{name:<34} {figures['requests']:>7.0f} requests  {figures['rps']:>8.1f} req/s  "
+        f"{name:<42} {figures['requests']:>7.0f} requests  {figures['rps']:>8.1f} req/s  "
         f"p50 {figures['p50_ms']:>7.2f} ms  p99 {figures['p99_ms']:>7.2f} ms"
     )
 

@@ -225,6 +225,7 @@ GET    /fhir/Subscription/{subscription_id}      provider
 DELETE /fhir/Subscription/{subscription_id}      provider
 POST   /fhir/Questionnaire/$questionnaire-package provider
 POST   /fhir/$questionnaire-package              provider
+POST   /fhir/Questionnaire/$next-question        provider
 GET    /um/worklist                              nurse medical_director admin
 POST   /um/work/next                             nurse medical_director
 POST   /um/cases/{case_id}/take                  nurse medical_director

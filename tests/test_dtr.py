@@ -4,6 +4,7 @@ completed form is approved at once."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,13 @@ def test_the_completed_form_approves_the_pas_request_at_once(client: AuthClient)
 
     answer = submit(client, request)
     assert review_codes(answer.json()) == {1: "A1"}, answer.text
+
+
+def test_the_test_kits_package_request_gets_parameters(client: AuthClient) -> None:
+    body = json.loads((Path(__file__).parent / "fixtures" / "dtr" / "questionnaire-package-request.json").read_text())
+
+    answer = post_fhir(client, "/fhir/Questionnaire/$questionnaire-package", body)
+
+    # Home oxygen needs no form in the shipped pack: Parameters with no package (DTR 2.2, "no forms needed").
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"resourceType": "Parameters", "parameter": []}

@@ -24,7 +24,10 @@ def test_metadata_lists_exactly_what_is_served(client: Any) -> None:
     resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
 
     assert set(resources) == {"Claim", "ClaimResponse", "Questionnaire", "Subscription"}
-    assert {op["name"] for op in resources["Questionnaire"]["operation"]} == {"questionnaire-package"}
+    assert {op["name"] for op in resources["Questionnaire"]["operation"]} == {
+        "questionnaire-package",
+        "next-question",
+    }
     assert {i["code"] for i in resources["Subscription"]["interaction"]} == {"create", "read", "delete"}
     assert {op["name"] for op in resources["Claim"]["operation"]} == {"submit", "inquire"}
     assert {i["code"] for i in resources["ClaimResponse"]["interaction"]} == {"read", "search-type"}
@@ -33,6 +36,8 @@ def test_metadata_lists_exactly_what_is_served(client: Any) -> None:
     assert client.post("/fhir/Claim/$inquire", content=b"{}", headers={"Content-Type": FHIR_JSON}).status_code == 400
     package = "/fhir/Questionnaire/$questionnaire-package"
     assert client.post(package, content=b"{}", headers={"Content-Type": FHIR_JSON}).status_code == 400
+    adaptive = "/fhir/Questionnaire/$next-question"
+    assert client.post(adaptive, content=b"{}", headers={"Content-Type": FHIR_JSON}).status_code == 400
     for param in resources["ClaimResponse"]["searchParam"]:
         name = "patient.identifier" if param["name"] == "patient" else param["name"]
         assert client.get("/fhir/ClaimResponse", params={name: "1"}).status_code == 200

@@ -1,4 +1,5 @@
-"""The DTR face (base /fhir): $questionnaire-package, at the type level and at the base (the IG shows both)."""
+"""The DTR face (base /fhir): $questionnaire-package (at the type level and at the base, as the IG shows both) and
+the adaptive $next-question."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import orjson
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from ..dtr import adaptive as adaptive_forms
 from ..dtr import packages
 from ..errors import InvalidRequest, Problem
 from ..fhir import questionnaire
@@ -26,11 +28,7 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
 
 
 def _package(body: bytes, session: SessionDep, context: ContextDep, settings: SettingsDep) -> Response:
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(400, [Problem("structure", f"The body is not JSON: {exc}")]) from exc
-    request = questionnaire.read_package_request(document)
+    request = questionnaire.read_package_request(_json(body))
     found = packages.package(
         session, request, rules=context.rules, base=settings.canonical_base, today=context.now.date()
     )
@@ -49,3 +47,26 @@ def questionnaire_package_at_base(
 ) -> Response:
     """$questionnaire-package at the FHIR base (as the DTR IG's prose shows it)."""
     return _package(body, session, context, settings)
+
+
+@router.post("/Questionnaire/$next-question", response_class=Response, responses=_ANSWERS)
+def next_question(body: FhirBody, session: SessionDep, context: ContextDep, settings: SettingsDep) -> Response:
+    """Adaptive form: the next question whose answer can still change the rules' decision, or the completed response
+    with the coverage information those answers lead to (Parameters `return`)."""
+    adaptive = questionnaire.read_next_question(_json(body))
+    response = adaptive_forms.step(
+        session,
+        adaptive,
+        rules=context.rules,
+        base=settings.canonical_base,
+        now=context.now,
+        client_id=context.submitter,
+    )
+    return fhir_response(200, questionnaire.next_question_output(response))
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(400, [Problem("structure", f"The body is not JSON: {exc}")]) from exc

@@ -56,6 +56,7 @@ POLICY: dict[str, Rule] = {
     # DTR face
     "questionnaire_package": Rule(PROVIDER, "system/Questionnaire.rs"),
     "questionnaire_package_at_base": Rule(PROVIDER, "system/Questionnaire.rs"),
+    "next_question": Rule(PROVIDER, "system/Questionnaire.rs"),
     # Staff face: reading and working cases
     "get_case": Rule(STAFF, "um/review"),
     "replay_case": Rule(STAFF, "um/review"),

@@ -80,7 +80,14 @@ def capability_statement(*, base_url: str, token_url: str, software_version: str
                                 "read answers from, chosen by order codes, canonical or CRD coverage-assertion-id. "
                                 "Plain forms: no CQL libraries and no prepopulation (ELM is not produced here); "
                                 "each package holds the Questionnaire and a draft QuestionnaireResponse.",
-                            }
+                            },
+                            {
+                                "name": "next-question",
+                                "definition": "http://hl7.org/fhir/uv/sdc/OperationDefinition/Questionnaire-next-question",
+                                "documentation": "Adaptive forms: a QuestionnaireResponse whose contained Questionnaire "
+                                "derives from one of our forms gets the next question whose answer can still change "
+                                "the rules' decision, or comes back completed with coverage information.",
+                            },
                         ],
                     },
                     {

@@ -163,3 +163,138 @@ def read_package_request(document: Any) -> PackageRequest:
             [Problem("required", "Give at least one order, questionnaire or context (dtr-1).", "Parameters.parameter")],
         )
     return PackageRequest(coverage, tuple(orders), tuple(canonicals), context)
+
+
+ADAPTIVE = SDC + "sdc-questionnaire-questionnaireAdaptive"
+_VALUE_KEYS = {
+    "boolean": ("valueBoolean",),
+    "integer": ("valueInteger",),
+    "decimal": ("valueDecimal", "valueInteger"),
+    "date": ("valueDate",),
+    "choice": ("valueCoding",),
+    "string": ("valueString",),
+}
+
+
+@dataclass(frozen=True)
+class AdaptiveResponse:
+    """A $next-question input: the QuestionnaireResponse, its contained Questionnaire and the form it derives from."""
+
+    response: dict[str, Any]
+    questionnaire: dict[str, Any]
+    derived_from: str  # canonical, possibly url|version
+
+    def answers(self) -> dict[str, dict[str, Any]]:
+        """Link id -> the first answer given (its value element), from every level of the response."""
+        found: dict[str, dict[str, Any]] = {}
+        stack = list(as_list(self.response.get("item")))
+        while stack:
+            item = as_dict(stack.pop())
+            stack += as_list(item.get("item"))
+            for answer in as_list(item.get("answer")):
+                answer = as_dict(answer)
+                stack += as_list(answer.get("item"))
+                value = {k: v for k, v in answer.items() if k.startswith("value")}
+                if value and isinstance(item.get("linkId"), str):
+                    found.setdefault(item["linkId"], value)
+        return found
+
+
+def read_next_question(document: Any) -> AdaptiveResponse:
+    """The `questionnaire-response` of a $next-question call (or a bare QuestionnaireResponse), or 400."""
+    response = as_dict(document)
+    if response.get("resourceType") == "Parameters":
+        named = [
+            as_dict(p).get("resource")
+            for p in as_list(response.get("parameter"))
+            if as_dict(p).get("name") == "questionnaire-response"
+        ]
+        response = as_dict(named[0]) if named else {}
+    if response.get("resourceType") != "QuestionnaireResponse":
+        raise InvalidRequest(
+            400,
+            [Problem("required", "$next-question takes Parameters with a 'questionnaire-response' resource.")],
+        )
+    reference = str(response.get("questionnaire") or "")
+    contained = [as_dict(r) for r in as_list(response.get("contained"))]
+    questionnaire = next(
+        (r for r in contained if r.get("resourceType") == "Questionnaire" and f"#{r.get('id')}" == reference), None
+    )
+    if questionnaire is None:
+        raise InvalidRequest(
+            400,
+            [
+                Problem(
+                    "required",
+                    "An adaptive QuestionnaireResponse cites its contained Questionnaire ('questionnaire': '#id').",
+                    "QuestionnaireResponse.questionnaire",
+                )
+            ],
+        )
+    derived = [d for d in as_list(questionnaire.get("derivedFrom")) if isinstance(d, str)]
+    if not derived:
+        raise InvalidRequest(
+            400,
+            [
+                Problem(
+                    "required",
+                    "The contained Questionnaire names the form in derivedFrom.",
+                    "Questionnaire.derivedFrom",
+                )
+            ],
+        )
+    return AdaptiveResponse(response, questionnaire, derived[0])
+
+
+def answer_problems(question: Any, value: dict[str, Any]) -> list[str]:
+    """What is wrong with an answer to a question (empty when it fits the question's type and options)."""
+    keys = _VALUE_KEYS[question.type]
+    key = next(iter(value))
+    if len(value) != 1 or key not in keys:
+        return [f"'{question.link_id}' takes {' or '.join(keys)}; got {', '.join(value)}"]
+    if question.type == "choice":
+        code = as_dict(value[key]).get("code")
+        codes = [o.code for o in question.options]
+        if code not in codes:
+            return [f"'{question.link_id}' takes one of {', '.join(codes)}; got {code!r}"]
+    if question.type in ("integer", "decimal") and (isinstance(value[key], bool) or value[key] < 0):
+        return [f"'{question.link_id}' takes a number of 0 or more; got {value[key]!r}"]
+    return []
+
+
+def asked(adaptive: AdaptiveResponse, question: Any) -> dict[str, Any]:
+    """The response with the next question added to its contained Questionnaire (and an empty item for it)."""
+    response = dict(adaptive.response)
+    questionnaire = dict(adaptive.questionnaire)
+    questionnaire["item"] = [*as_list(questionnaire.get("item")), _item(question)]
+    response["contained"] = [
+        questionnaire if as_dict(r).get("id") == questionnaire.get("id") else r
+        for r in as_list(response.get("contained"))
+    ]
+    response["status"] = "in-progress"
+    return response
+
+
+def completed(adaptive: AdaptiveResponse, information: dict[str, Any] | None) -> dict[str, Any]:
+    """The response marked completed, with the coverage information the answers lead to (when a coverage is named)."""
+    response = dict(adaptive.response)
+    response["status"] = "completed"
+    if information is not None:
+        kept = [e for e in as_list(response.get("extension")) if as_dict(e).get("url") != information["url"]]
+        response["extension"] = [*kept, information]
+    return response
+
+
+def coverage_of(response: dict[str, Any]) -> str | None:
+    """The Coverage a DTR response names (qr-coverage)."""
+    for extension in as_list(response.get("extension")):
+        extension = as_dict(extension)
+        if extension.get("url") == DTR + "qr-coverage":
+            reference = as_dict(extension.get("valueReference")).get("reference")
+            return reference if isinstance(reference, str) else None
+    return None
+
+
+def next_question_output(response: dict[str, Any]) -> dict[str, Any]:
+    """$next-question's output Parameters."""
+    return {"resourceType": "Parameters", "parameter": [{"name": "return", "resource": response}]}

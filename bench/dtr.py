@@ -1,0 +1,204 @@
+"""Latency of the adaptive DTR $next-question, next to an endpoint that only parses the same JSON.
+
+usage: python bench/dtr.py [--seconds 8] [--concurrency 1]
+
+Starts the service (uvicorn, one worker, a fresh SQLite file unless UM_DATABASE_URL names another database),
+registers a provider client, takes a token, and a bare FastAPI endpoint that only `orjson.loads` the body, each in its
+own process. Three calls of the lumbar MRI form are timed: the first (nothing answered: the first question comes
+back), a later one (two weeks of therapy: the red-flag question comes back) and the last (no red flag: completed,
+with coverage information, one row written). The DTR IG allows 5 s for a first call and 1 s for later ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from submit import free_port, report, wait_up
+
+REPO = Path(__file__).resolve().parent.parent
+PATH = "/fhir/Questionnaire/$next-question"
+FORM = "http://example-health-plan.org/fhir/Questionnaire/imaging-lumbar-mri-form"
+FLOOR_APP = """
+import orjson
+from fastapi import FastAPI, Request, Response
+
+app = FastAPI()
+
+@app.post("/fhir/Questionnaire/$next-question")
+async def parse(request: Request) -> Response:
+    orjson.loads(await request.body())
+    return Response(b'{"resourceType":"Parameters"}', media_type="application/fhir+json")
+"""
+
+
+def body(answers: list[tuple[str, dict[str, Any]]]) -> bytes:
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "id": "bench",
+        "contained": [{"resourceType": "Questionnaire", "id": "q", "status": "active", "derivedFrom": [FORM]}],
+        "questionnaire": "#q",
+        "status": "in-progress",
+        "extension": [
+            {
+                "url": "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/qr-coverage",
+                "valueReference": {"reference": "Coverage/cov-1"},
+            }
+        ],
+        "item": [{"linkId": link, "answer": [value]} for link, value in answers],
+    }
+    return orjson.dumps(
+        {"resourceType": "Parameters", "parameter": [{"name": "questionnaire-response", "resource": response}]}
+    )
+
+
+CALLS = {
+    "first call (asks the first question)": body([]),
+    "later call (asks the next question)": body([("conservative-therapy-weeks", {"valueInteger": 2})]),
+    "last call (completes, writes a row)": body(
+        [("conservative-therapy-weeks", {"valueInteger": 2}), ("red-flag", {"valueCoding": {"code": "none"}})]
+    ),
+}
+
+
+def load(port: int, token: str, payload: bytes, seconds: float, results: Any) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/fhir+json", "Authorization": f"Bearer {token}"}
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        started = time.perf_counter()
+        connection.request("POST", PATH, payload, headers)
+        response = connection.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - started)
+        statuses[response.status] = statuses.get(response.status, 0) + 1
+    results.put((latencies, statuses))
+
+
+def measure(port: int, token: str, payload: bytes, seconds: float, concurrency: int) -> dict[str, float]:
+    results: Any = multiprocessing.Queue()
+    workers = [
+        multiprocessing.Process(target=load, args=(port, token, payload, seconds, results)) for _ in range(concurrency)
+    ]
+    for w in workers:
+        w.start()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    for _ in workers:
+        got, codes = results.get()
+        latencies += got
+        for code, count in codes.items():
+            statuses[code] = statuses.get(code, 0) + count
+    for w in workers:
+        w.join()
+    if set(statuses) != {200}:
+        print(f"  (statuses: {statuses})")
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / seconds,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000,
+    }
+
+
+def _service(tmp: str) -> tuple[subprocess.Popen[bytes], int, str]:
+    env = {
+        **os.environ,
+        "UM_DATABASE_URL": os.environ.get("UM_DATABASE_URL", f"sqlite:///{tmp}/bench.db"),
+        "UM_LOG_LEVEL": "warning",
+    }
+    cli = [sys.executable, "-m", "um_service"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, cwd=REPO, check=True, capture_output=True)
+    secret = subprocess.run(
+        [*cli, "clients", "add", "bench-dtr", "--role", "provider", "--org", "1234567893", "--generate-secret"],
+        env=env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    port = free_port()
+    process = subprocess.Popen(
+        [*cli, "serve", "--no-upgrade", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_up(port, "/health/live")
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request(
+        "POST",
+        "/auth/token",
+        f"grant_type=client_credentials&client_id=bench-dtr&client_secret={secret}",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    token = json.loads(connection.getresponse().read())["access_token"]
+    return process, port, token
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--concurrency", type=int, default=1)
+    args = parser.parse_args()
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            service, port, token = _service(tmp)
+            processes.append(service)
+            (Path(tmp) / "floor_app.py").write_text(FLOOR_APP)
+            floor_port = free_port()
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        "floor_app:app",
+                        "--port",
+                        str(floor_port),
+                        "--log-level",
+                        "warning",
+                    ],
+                    cwd=tmp,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            wait_up(floor_port, "/docs")
+            database = os.environ.get("UM_DATABASE_URL", "SQLite").split("://")[0]
+            print(f"DTR $next-question: {args.seconds:.0f} s each, {args.concurrency} connection(s), {database}")
+            for name, payload in CALLS.items():
+                report(f"  {name}", measure(port, token, payload, args.seconds, args.concurrency))
+            report(
+                "  floor: orjson.loads only",
+                measure(
+                    floor_port, token, CALLS["last call (completes, writes a row)"], args.seconds, args.concurrency
+                ),
+            )
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
