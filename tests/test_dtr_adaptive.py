@@ -75,14 +75,19 @@ def test_enough_therapy_completes_at_once_and_the_response_approves_the_pas_requ
     assert "approved on receipt" in found["reason"][0]["text"]
     assert found["coverage"] == [{"reference": "Coverage/cov-1"}]
 
+    assert review_codes(submit(client, lumbar_mri_with(done)).json()) == {1: "A1"}
+
+
+def lumbar_mri_with(form: dict[str, Any]) -> dict[str, Any]:
+    """A PAS request for a lumbar MRI carrying a completed form, as a DTR client would put it in: the subject and
+    coverage it names are the request's own."""
     bundles = Path(__file__).parents[1] / "rules" / "tests" / "bundles"
     request = build_request(RequestSpec(items=(ItemSpec(sequence=1, code="72148"),), diagnoses=("M54.16",)), bundles)
     claim = request["entry"][0]["resource"]
-    # As a DTR client would send it inside this request: subject and coverage are the request's own.
-    carried = json.loads(json.dumps(done).replace("Coverage/cov-1", claim["insurance"][0]["coverage"]["reference"]))
+    carried = json.loads(json.dumps(form).replace("Coverage/cov-1", claim["insurance"][0]["coverage"]["reference"]))
     carried["subject"] = claim["patient"]
     request["entry"].append({"fullUrl": "urn:uuid:0f0e0d0c-2222-4b4b-8c8c-000000000002", "resource": carried})
-    assert review_codes(submit(client, request).json()) == {1: "A1"}
+    return request
 
 
 def test_too_little_therapy_asks_for_red_flags_then_says_documents_are_needed(client: AuthClient) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..db import repository
+from ..decision.expressions import questionnaire_responses
 
 
 def details(session: Session, case_id: str) -> dict[str, Any] | None:
@@ -118,4 +119,45 @@ def request_summary(session: Session, case_id: str) -> dict[str, Any] | None:
             for s, c in codings(as_dict(d).get("diagnosisCodeableConcept"))
         ],
         "attachments": attachments,
+        "answers": [_answers(r) for r in questionnaire_responses(e.resource for e in request.index.entries)],
+    }
+
+
+def _answers(response: dict[str, Any]) -> dict[str, Any]:
+    """A form's answers as a reviewer reads them: each question's text (from the response or the form it contains)
+    and the answer given."""
+    from ..fhir.elements import as_dict, as_list
+
+    texts: dict[str, str] = {}
+    options: dict[tuple[str, Any], Any] = {}
+    for contained in as_list(response.get("contained")):
+        stack = list(as_list(as_dict(contained).get("item")))
+        while stack:
+            item = as_dict(stack.pop())
+            stack += as_list(item.get("item"))
+            if isinstance(item.get("linkId"), str) and isinstance(item.get("text"), str):
+                texts[item["linkId"]] = item["text"]
+            for option in as_list(item.get("answerOption")):
+                coding = as_dict(as_dict(option).get("valueCoding"))
+                options[(str(item.get("linkId")), coding.get("code"))] = coding.get("display")
+    given = []
+    stack = list(reversed(as_list(response.get("item"))))
+    while stack:
+        item = as_dict(stack.pop())
+        link = str(item.get("linkId"))
+        for answer in as_list(item.get("answer")):
+            for key, value in as_dict(answer).items():
+                if key.startswith("value"):
+                    shown = (
+                        as_dict(value).get("display") or as_dict(value).get("code") if key == "valueCoding" else value
+                    )
+                    given.append(
+                        {"link_id": link, "question": item.get("text") or texts.get(link, link), "answer": shown}
+                    )
+        stack += reversed(as_list(item.get("item")))
+    return {
+        "questionnaire": response.get("questionnaire"),
+        "status": response.get("status"),
+        "authored": response.get("authored"),
+        "items": given,
     }
