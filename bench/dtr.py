@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import multiprocessing
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,7 +25,7 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from submit import free_port, report, wait_up
+from submit import free_port, gather, report, wait_up
 
 REPO = Path(__file__).resolve().parent.parent
 PATH = "/fhir/Questionnaire/$next-question"
@@ -91,30 +89,7 @@ def load(port: int, token: str, payload: bytes, seconds: float, results: Any) ->
 
 
 def measure(port: int, token: str, payload: bytes, seconds: float, concurrency: int) -> dict[str, float]:
-    results: Any = multiprocessing.Queue()
-    workers = [
-        multiprocessing.Process(target=load, args=(port, token, payload, seconds, results)) for _ in range(concurrency)
-    ]
-    for w in workers:
-        w.start()
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    for _ in workers:
-        got, codes = results.get()
-        latencies += got
-        for code, count in codes.items():
-            statuses[code] = statuses.get(code, 0) + count
-    for w in workers:
-        w.join()
-    if set(statuses) != {200}:
-        print(f"  (statuses: {statuses})")
-    latencies.sort()
-    return {
-        "requests": len(latencies),
-        "rps": len(latencies) / seconds,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000,
-    }
+    return gather(load, [(port, token, payload, seconds) for _ in range(concurrency)], seconds)
 
 
 def _service(tmp: str) -> tuple[subprocess.Popen[bytes], int, str]:

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,9 +89,11 @@ def load(url: str, seconds: float, worker: int, results: multiprocessing.Queue) 
     results.put((latencies, statuses))
 
 
-def measure(url: str, seconds: float, concurrency: int) -> dict[str, float]:
+def gather(target: Any, argument_lists: list[tuple[Any, ...]], seconds: float) -> dict[str, float]:
+    """Run `target(*arguments, results)` in one process per argument list (one connection each, each sending for
+    `seconds`) and pool what they put on the queue, (latencies, statuses): requests, requests/second, p50, p99."""
     results: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-    workers = [multiprocessing.Process(target=load, args=(url, seconds, i, results)) for i in range(concurrency)]
+    workers = [multiprocessing.Process(target=target, args=(*arguments, results)) for arguments in argument_lists]
     for w in workers:
         w.start()
     latencies: list[float] = []
@@ -109,8 +112,12 @@ def measure(url: str, seconds: float, concurrency: int) -> dict[str, float]:
         "requests": len(latencies),
         "rps": len(latencies) / seconds,
         "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000,
     }
+
+
+def measure(url: str, seconds: float, concurrency: int) -> dict[str, float]:
+    return gather(load, [(url, seconds, i) for i in range(concurrency)], seconds)
 
 
 def report(name: str, figures: dict[str, float]) -> None:
