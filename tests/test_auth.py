@@ -226,6 +226,9 @@ DELETE /fhir/Subscription/{subscription_id}      provider
 POST   /fhir/Questionnaire/$questionnaire-package provider
 POST   /fhir/$questionnaire-package              provider
 POST   /fhir/Questionnaire/$next-question        provider
+POST   /fhir/$submit-attachment                  provider
+GET    /um/cases/{case_id}/attachments           nurse medical_director admin
+GET    /um/cases/{case_id}/attachments/{attachment_id} nurse medical_director admin
 GET    /um/worklist                              nurse medical_director admin
 POST   /um/work/next                             nurse medical_director
 POST   /um/cases/{case_id}/take                  nurse medical_director

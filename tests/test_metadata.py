@@ -36,6 +36,10 @@ def test_metadata_lists_exactly_what_is_served(client: Any) -> None:
     assert client.post("/fhir/Claim/$inquire", content=b"{}", headers={"Content-Type": FHIR_JSON}).status_code == 400
     package = "/fhir/Questionnaire/$questionnaire-package"
     assert client.post(package, content=b"{}", headers={"Content-Type": FHIR_JSON}).status_code == 400
+    assert [op["name"] for op in statement["rest"][0]["operation"]] == ["submit-attachment"]
+    assert (
+        client.post("/fhir/$submit-attachment", content=b"{}", headers={"Content-Type": FHIR_JSON}).status_code == 400
+    )
     adaptive = "/fhir/Questionnaire/$next-question"
     assert client.post(adaptive, content=b"{}", headers={"Content-Type": FHIR_JSON}).status_code == 400
     for param in resources["ClaimResponse"]["searchParam"]:

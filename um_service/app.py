@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy.orm import Session
 
 from . import logs
-from .api import auth, crd, dtr, errors, fhir, health, members, reports, review, staff, subscriptions, ui
+from .api import attachments, auth, crd, dtr, errors, fhir, health, members, reports, review, staff, subscriptions, ui
 from .api.deps import authorize
 from .auth import tokens
 from .auth.cds_hooks import JwksCache
@@ -90,6 +90,8 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(crd.router)
     app.include_router(dtr.router)
+    app.include_router(attachments.fhir_router)
+    app.include_router(attachments.staff_router)
     fhir.add_request_examples(app, settings.examples_dir)
     return app
 

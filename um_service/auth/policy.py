@@ -57,6 +57,10 @@ POLICY: dict[str, Rule] = {
     "questionnaire_package": Rule(PROVIDER, "system/Questionnaire.rs"),
     "questionnaire_package_at_base": Rule(PROVIDER, "system/Questionnaire.rs"),
     "next_question": Rule(PROVIDER, "system/Questionnaire.rs"),
+    # CDex
+    "submit_attachment": Rule(PROVIDER, "system/DocumentReference.c"),
+    "list_attachments": Rule(STAFF, "um/review"),
+    "download_attachment": Rule(STAFF, "um/review"),
     # Staff face: reading and working cases
     "get_case": Rule(STAFF, "um/review"),
     "replay_case": Rule(STAFF, "um/review"),

@@ -26,6 +26,7 @@ SCOPES = {
         "system/ClaimResponse.rs",
         "system/Subscription.crd",
         "system/Questionnaire.rs",
+        "system/DocumentReference.c",
     ),
     "portal": ("system/Claim.r", "system/ClaimResponse.rs"),
     "nurse": ("um/review",),

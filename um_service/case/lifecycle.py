@@ -43,6 +43,7 @@ class Action(enum.StrEnum):
     SUBMIT = "submitted"
     UPDATE = "updated"
     CANCEL = "cancelled"
+    ATTACH = "documents received"
     TAKE = "taken"
     APPROVE = "approved"
     REQUEST_INFO = "info requested"
@@ -80,6 +81,8 @@ TABLE: Mapping[Action, Mapping[str, Rule]] = {
     Action.SUBMIT: {PROVIDER: _rule({S.RECEIVED}, None, holder_only=False)},
     Action.UPDATE: {PROVIDER: _rule(_NOT_CANCELLED, None, holder_only=False)},
     Action.CANCEL: {PROVIDER: _rule(_NOT_CANCELLED, None, holder_only=False)},
+    # CDex $submit-attachment: documents for a request, decided again like an update carrying them.
+    Action.ATTACH: {PROVIDER: _rule(_NOT_CANCELLED, None, holder_only=False)},
     Action.TAKE: {
         NURSE: _rule({S.PENDED}, S.IN_REVIEW, holder_only=False),
         MEDICAL_DIRECTOR: _rule({S.ESCALATED}, S.IN_MD_REVIEW, holder_only=False),
@@ -231,7 +234,8 @@ def finish(
         now=context.now,
         payer_system=context.payer_system,
     )
-    if published and change.actor.role != PROVIDER:
+    # The provider hears of its own submit, update or cancel in the HTTP answer; of anything else, by notification.
+    if published and (change.actor.role != PROVIDER or change.action == Action.ATTACH):
         _announce(session, change, answered, resource, context)
     change.detail.update(audit.outcome(case.status, items))
     audit.record(

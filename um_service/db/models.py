@@ -435,3 +435,25 @@ class CrdAssertion(Base):
     codes: Mapped[list[str]] = mapped_column(JsonText)
     answer: Mapped[dict[str, Any]] = mapped_column(JsonText)
     created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+
+
+class CaseAttachment(Base):
+    """A document a provider sent with CDex $submit-attachment, kept unchanged (the Content resource as received).
+
+    `case_id` is None while an attachment matches no request of ours (held, as CDex asks)."""
+
+    __tablename__ = "case_attachments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    tracking_id: Mapped[str] = mapped_column(String(200), index=True)
+    member_id: Mapped[str] = mapped_column(String(100))
+    client_id: Mapped[str] = mapped_column(String(200))
+    line_items: Mapped[list[int]] = mapped_column(JsonText)
+    code: Mapped[str | None] = mapped_column(String(50))
+    resource_type: Mapped[str] = mapped_column(String(50))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(JsonText)
+    final: Mapped[bool] = mapped_column(Boolean, default=True)
+    received_at: Mapped[datetime] = mapped_column(Timestamp)

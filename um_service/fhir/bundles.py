@@ -16,10 +16,12 @@ from typing import Any
 from .codes import (
     EXT_ERROR_FOLLOWUP_ACTION,
     EXT_ERROR_PATH,
+    EXT_SERVICE_LINE_NUMBER,
     PROFILE_CLAIM_INQUIRY_RESPONSE,
     PROFILE_CLAIM_RESPONSE,
     PROFILE_INQUIRY_RESPONSE_BUNDLE,
     PROFILE_RESPONSE_BUNDLE,
+    PROFILE_TASK,
     SYSTEM_X12_FOLLOWUP_ACTION,
     SYSTEM_X12_REJECT_REASON,
     FollowupAction,
@@ -46,12 +48,57 @@ def response_bundle(request: PasRequest, resource: dict[str, Any], *, base_url: 
     """The PAS Response Bundle: the ClaimResponse first, then every resource it references (transitively)."""
     parties = request.parties
     echoed = _closure(request.index, [parties.patient, parties.insurer, parties.provider])
-    return _bundle(
-        PROFILE_RESPONSE_BUNDLE,
-        request.bundle_identifier,
-        now,
-        [(f"{base_url}/ClaimResponse/{resource['id']}", resource), *echoed],
-    )
+    entries = [(f"{base_url}/ClaimResponse/{resource['id']}", resource), *echoed]
+    task = attachment_task(request, resource, base_url=base_url)
+    if task is not None:
+        entries.append((f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, resource['id'] + '/task')}", task))
+    return _bundle(PROFILE_RESPONSE_BUNDLE, request.bundle_identifier, now, entries)
+
+
+def attachment_task(request: PasRequest, resource: dict[str, Any], *, base_url: str) -> dict[str, Any] | None:
+    """The PAS Task carrying a pended answer's documentation requests to the provider's EHR (pas-additional-info
+    digest 2): the attachments needed per line, where to send them ($submit-attachment) and the tracking id to echo.
+    None when the answer asks for nothing."""
+    wanted = [r for r in as_list(resource.get("contained")) if r.get("resourceType") == "CommunicationRequest"]
+    if not wanted:
+        return None
+    parties = request.parties
+    inputs: list[dict[str, Any]] = [{"type": _pas_code("payer-url"), "valueUrl": f"{base_url}/$submit-attachment"}]
+    for asked in wanted:
+        for payload in as_list(asked.get("payload")):
+            inputs.append(
+                {
+                    "extension": [e for e in asked.get("extension", []) if e.get("url") == EXT_SERVICE_LINE_NUMBER],
+                    "type": _pas_code("attachments-needed"),
+                    "valueCodeableConcept": {
+                        "coding": [{"system": "http://loinc.org", "code": payload["contentString"]}]
+                    },
+                }
+            )
+    task: dict[str, Any] = {
+        "resourceType": "Task",
+        "id": f"{resource['id']}-attachments",
+        "meta": {"profile": [PROFILE_TASK]},
+        "identifier": wanted[0]["identifier"],
+        "status": "requested",
+        "intent": "order",
+        "code": _pas_code("attachment-request-code"),
+        "for": resource["patient"],
+        "reasonCode": _pas_code("priorAuthorization"),
+        "reasonReference": resource["request"],
+        "input": inputs,
+    }
+    insurer = next(iter(as_list(parties.insurer.resource.get("identifier"))), None)
+    provider = next(iter(as_list(parties.provider.resource.get("identifier"))), None)
+    if insurer:
+        task["requester"] = {"identifier": insurer}
+    if provider:
+        task["owner"] = {"identifier": provider}
+    return task
+
+
+def _pas_code(code: str) -> dict[str, Any]:
+    return {"coding": [{"system": "http://hl7.org/fhir/us/davinci-pas/CodeSystem/PASTempCodes", "code": code}]}
 
 
 def inquiry_response_bundle(

@@ -51,6 +51,19 @@ def capability_statement(*, base_url: str, token_url: str, software_version: str
                         }
                     ],
                 },
+                "operation": [
+                    {
+                        "name": "submit-attachment",
+                        "definition": "http://hl7.org/fhir/us/davinci-cdex/OperationDefinition/submit-attachment",
+                        "documentation": "CDex attachments for a pended prior authorization request: TrackingId "
+                        "(or AdminRefNumber) = the request's reference number (PA-...), MemberId and the caller's "
+                        "organisation must match. Content: DocumentReference or Binary with inline data (PDF, "
+                        "PNG, JPEG, TIFF, plain text, XML/C-CDA; the bytes must match the declared type; at most "
+                        "3 MB each, 413 past it), QuestionnaireResponse or a DTR QuestionnaireResponse Bundle. "
+                        "Final is supported: false waits for more; the waiting items are decided again once every "
+                        "requested document is here or Final arrives. 200 when matched, 202 when held.",
+                    }
+                ],
                 "resource": [
                     {
                         "type": "Claim",

@@ -15,6 +15,7 @@ PROFILE_CLAIM_RESPONSE = SD + "profile-claimresponse"
 PROFILE_INQUIRY_RESPONSE_BUNDLE = SD + "profile-pas-inquiry-response-bundle"
 PROFILE_CLAIM_INQUIRY_RESPONSE = SD + "profile-claiminquiryresponse"
 PROFILE_COMMUNICATION_REQUEST = SD + "profile-communicationrequest"
+PROFILE_TASK = SD + "profile-task"
 
 # Extensions (PAS digest sections 3, 4 and 7)
 EXT_INFO_CHANGED = SD + "extension-infoChanged"

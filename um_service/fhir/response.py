@@ -116,7 +116,8 @@ def claim_response(view: CaseView, *, payer_system: str) -> dict[str, Any]:
     ]
     if notes:
         resource["processNote"] = notes
-    requests = [_documentation_request(r, resource["patient"]) for r in view.items if r.documents]
+    tracking = {"system": payer_system, "value": view.preauth_ref}
+    requests = [_documentation_request(r, resource["patient"], tracking) for r in view.items if r.documents]
     if requests:
         # Contained, so a read or $inquire of the ClaimResponse carries its documentation requests with it.
         resource["contained"] = requests
@@ -167,13 +168,15 @@ def disposition(items: Sequence[ItemResult], *, preauth_ref: str, due: datetime 
     return text
 
 
-def _documentation_request(result: ItemResult, patient: dict[str, Any]) -> dict[str, Any]:
-    """A PAS CommunicationRequest asking for the attachments an item needs (digest 4: info requests)."""
+def _documentation_request(result: ItemResult, patient: dict[str, Any], tracking: dict[str, str]) -> dict[str, Any]:
+    """A PAS CommunicationRequest asking for the attachments an item needs (digest 4: info requests); its identifier
+    is the tracking id a CDex $submit-attachment echoes (the request's reference number)."""
     wanted = ", ".join(d["description"] for d in result.documents)
     return {
         "resourceType": "CommunicationRequest",
         "id": f"documents-item-{result.sequence}",
         "meta": {"profile": [PROFILE_COMMUNICATION_REQUEST]},
+        "identifier": [tracking],
         "extension": [{"url": EXT_SERVICE_LINE_NUMBER, "valuePositiveInt": result.sequence}],
         "status": "active",
         "category": [
