@@ -169,3 +169,38 @@ def test_the_test_kits_package_request_gets_parameters(client: AuthClient) -> No
     # Home oxygen needs no form in the shipped pack: Parameters with no package (DTR 2.2, "no forms needed").
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"resourceType": "Parameters", "parameter": []}
+
+
+def test_crd_to_dtr_to_pas_in_one_round_trip(client: AuthClient, clock: Clock, ehr_key: Any) -> None:
+    """The clinician orders; CRD says documentation is needed and names the form; DTR hands it over for the CRD
+    assertion; the clinician answers its questions; PAS approves the request carrying the answers at once."""
+    from um_service.decision.testcases import ItemSpec, RequestSpec, build_request
+
+    bundles = Path(__file__).parents[1] / "rules" / "tests" / "bundles"
+    request = build_request(RequestSpec(items=(ItemSpec(sequence=1, code="72148"),), diagnoses=("M54.16",)), bundles)
+    claim = request["entry"][0]["resource"]
+    hook = order_sign("72148")
+    crd = information(call(client, ehr_key, clock, "order-sign-crd", hook).json())
+    assert (crd["pa-needed"], crd["doc-needed"]) == (["auth-needed"], ["clinical"])
+
+    package = packaged(
+        post_fhir(
+            client,
+            "/fhir/Questionnaire/$questionnaire-package",
+            parameters(
+                {"name": "coverage", "resource": hook["prefetch"]["coverage"]},
+                {"name": "context", "valueString": crd["coverage-assertion-id"][0]},
+            ),
+        )
+    )[0]
+    form, draft = (e["resource"] for e in package["entry"])
+    answers = {"conservative-therapy-weeks": 9, "red-flag": "none"}
+    assert [i["linkId"] for i in form["item"]] == list(answers)
+    completed = draft | questionnaire_response(answers, claim["patient"]["reference"])
+    completed["questionnaire"] = crd["questionnaire"][0]
+    completed.pop("extension", None)  # its qr-context / qr-coverage name the EHR's resources, not this Bundle's
+    request["entry"].append({"fullUrl": "urn:uuid:3a3a3a3a-4444-4c4c-9d9d-000000000003", "resource": completed})
+
+    answer = submit(client, request)
+
+    assert review_codes(answer.json()) == {1: "A1"}, answer.text
