@@ -123,3 +123,60 @@ def test_a_nurse_and_a_medical_director_work_a_case_in_the_browser(server: tuple
         expect(page.locator("#case-history")).to_contain_text("denied")
         page.screenshot(path=str(tmp_path / "worklist.png"), full_page=True)
         browser.close()
+
+
+def test_a_nurse_sees_the_form_answers_and_opens_the_documents_sent_for_a_case(
+    server: tuple[str, Any], tmp_path: Path
+) -> None:
+    import base64
+
+    from playwright.sync_api import expect, sync_playwright
+    from test_attachments import parameters
+    from test_dtr_adaptive import lumbar_mri_with
+
+    from um_service.decision.testcases import questionnaire_response
+
+    base, app = server
+    now = dt.datetime.now(dt.UTC)
+    with app.state.database.transaction() as session:
+        clients.register(session, client_id="nurse-ada", role="nurse", secret=SECRET, now=now)
+    provider = Identity("ehr", "provider", "1234567893", None)
+    token = tokens.issue(
+        provider, tokens.grant(provider, None), key=app.state.token_key, now=now, lifetime=dt.timedelta(minutes=5)
+    )
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    form = questionnaire_response({"conservative-therapy-weeks": 3, "red-flag": "none"}, "Patient/x")
+    form["item"][0]["text"] = "Weeks of conservative therapy completed"
+    form["item"][1]["text"] = "Spinal red flag"
+    request = lumbar_mri_with(form)
+    answer = httpx.post(f"{base}/fhir/Claim/$submit", content=orjson.dumps(request), headers=headers).json()
+    preauth_ref = answer["entry"][0]["resource"]["preAuthRef"]
+    pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF"
+    notes = {
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "content": [{"attachment": {"contentType": "application/pdf", "data": base64.b64encode(pdf).decode()}}],
+    }
+    # An earlier imaging report, not the progress notes the item waits for: the case stays with the nurse.
+    body = parameters(preauth_ref, notes, member="MBR-TEST-1", final=False)
+    body["parameter"][4]["part"][1]["valueCodeableConcept"]["coding"][0]["code"] = "18748-4"
+    sent = httpx.post(f"{base}/fhir/$submit-attachment", content=orjson.dumps(body), headers=headers)
+    assert sent.status_code == 200, sent.text
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{base}/ui")
+        page.fill("#client-id", "nurse-ada")
+        page.fill("#client-secret", SECRET)
+        page.click("#sign-in")
+        page.click(f"tr.case:has-text('{preauth_ref}')")
+        expect(page.locator("#case-request .answers")).to_contain_text("Weeks of conservative therapy completed")
+        expect(page.locator("#case-request .answers dd").first).to_have_text("3")
+        expect(page.locator("#case-request .answers dd").nth(1)).to_have_text("none")
+        expect(page.locator("#case-request .documents")).to_contain_text("LOINC 18748-4 for item(s) 1, application/pdf")
+        with page.expect_popup() as opened:
+            page.click(".open-document")
+        assert opened.value.url.startswith("blob:")
+        page.screenshot(path=str(tmp_path / "case-documents.png"), full_page=True)
+        browser.close()

@@ -80,10 +80,18 @@
     return String(text ?? "").replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[ch]));
   }
 
+  async function openDocument(url) {
+    // The token rides in a header, so the document is fetched here and shown from a blob URL.
+    const response = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+    if (!response.ok) { $("action-error").textContent = `The document could not be opened (${response.status}).`; return; }
+    window.open(URL.createObjectURL(await response.blob()), "_blank");
+  }
+
   async function openCase(id) {
     $("action-error").textContent = "";
-    const [found, request, history] = await Promise.all([
-      api("GET", `/um/cases/${id}`), api("GET", `/um/cases/${id}/request`), api("GET", `/um/cases/${id}/history`)]);
+    const [found, request, history, documents] = await Promise.all([
+      api("GET", `/um/cases/${id}`), api("GET", `/um/cases/${id}/request`), api("GET", `/um/cases/${id}/history`),
+      api("GET", `/um/cases/${id}/attachments`)]);
     current = found;
     $("case").hidden = false;
     $("case-ref").textContent = found.preauth_ref;
@@ -93,7 +101,14 @@
     $("case-request").innerHTML = `<p><strong>${escape(p.name)}</strong> (${escape(p.gender)}, born ${escape(p.birth_date)}), member ${escape(p.member_ids.join(", "))}<br>
       Coverage: ${escape(request.coverage.payer)} ${escape(found.line_of_business || request.coverage.line_of_business || "")} (${escape(request.coverage.status)}); requested by ${escape(request.provider)}<br>
       Diagnoses: ${escape(request.diagnoses.join(", ") || "none")}<br>
-      Attachments: ${escape(request.attachments.map((a) => (a.type || []).join(" ") || a.text || a.category.join(" ")).join("; ") || "none")}</p>`;
+      Attachments: ${escape(request.attachments.map((a) => (a.type || []).join(" ") || a.text || a.category.join(" ")).join("; ") || "none")}</p>
+      ${(request.answers || []).map((form) => `<div class="answers"><strong>Form answers</strong> <span class="muted">${escape(form.status)}</span>
+        <dl>${form.items.map((i) => `<dt>${escape(i.question)}</dt><dd>${escape(i.answer)}</dd>`).join("")}</dl></div>`).join("")}
+      <div class="documents"><strong>Documents received</strong> ${documents.length ? "" : '<span class="muted">none</span>'}
+        <ul>${documents.map((d) => `<li>${escape(d.code ? `LOINC ${d.code}` : d.resource_type)} for item(s) ${escape(d.line_items.join(", ") || "all")},
+          ${escape(d.content_type || d.resource_type)}, ${d.size} bytes, ${escape(d.received_at)}
+          <button type="button" class="open-document" data-url="${escape(d.download)}">Open</button></li>`).join("")}</ul></div>`;
+    document.querySelectorAll(".open-document").forEach((button) => button.addEventListener("click", () => openDocument(button.dataset.url)));
     $("case-items").innerHTML = found.items.map((i) => `<tr><td>${i.sequence}</td><td>${escape(i.service.code)}</td>
       <td class="review-action">${i.review_action}${i.decision_kind ? `<div class="muted">${escape(i.decision_kind)}</div>` : ""}</td><td>${escape(i.rule_id || i.decided_by || "")}<div class="muted">${escape(i.reason || "")}</div></td></tr>`).join("");
     $("case-trace").textContent = JSON.stringify(found.items.map((i) => ({ item: i.sequence, trace: i.trace })), null, 1);
