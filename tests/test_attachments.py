@@ -162,3 +162,24 @@ def test_a_submission_that_is_not_cdex_parameters_is_refused_with_the_reasons(cl
     assert "MemberId is required" in text
     assert "AttachTo is 'preauthorization'" in text
     assert post_fhir(client, "/fhir/$submit-attachment", {"resourceType": "Bundle"}).status_code == 400
+
+
+def test_documents_a_reviewer_asked_for_bring_the_case_back_to_the_reviewer(client: AuthClient) -> None:
+    from test_review_flow import NURSE, oncology_request
+
+    answer = submit(client, oncology_request()).json()
+    case_id, reference = answer["entry"][0]["resource"]["id"], answer["entry"][0]["resource"]["preAuthRef"]
+    client.post(f"/um/cases/{case_id}/take", headers=NURSE)
+    wanted = {"loinc": "11488-4", "description": "Oncology consult note", "report_type": "OZ"}
+    client.post(f"/um/cases/{case_id}/request-info", headers=NURSE, json={"items": [1], "documents": [wanted]})
+    body = parameters(reference, document(b"Consult note: regimen FOLFOX, dose per compendia."))
+    body["parameter"][4]["part"][1]["valueCodeableConcept"]["coding"][0]["code"] = "11488-4"
+
+    received = attach(client, body)
+
+    assert received.status_code == 200, received.text
+    assert received.json()["issue"][0]["diagnostics"] == f"Received for {reference}: item 1 documents received."
+    case = client.get(f"/um/cases/{case_id}").json()
+    assert (case["status"], case["assignee"]) == ("in_review", "nurse-carmen")
+    assert case["items"][0]["review_action"] == "A4"
+    assert case["items"][0]["documents_requested"] == []
