@@ -21,7 +21,10 @@ JAN = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 def bundle(
     name: str, code: str, *, quantity: int = 1, priority: str = "normal", lob: str = "commercial"
 ) -> dict[str, Any]:
-    request = request_bundle(identifier=name, items=[item(1, code, quantity=quantity)], priority=priority)
+    # Dated after every moment the tests move the clock to: these are prospective requests (not retrospective).
+    request = request_bundle(
+        identifier=name, items=[item(1, code, quantity=quantity, date="2027-12-31")], priority=priority
+    )
     request["entry"][2]["resource"]["type"] = {"coding": [{"code": lob}]}
     return request
 

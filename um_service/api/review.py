@@ -119,10 +119,13 @@ def work_list(
     status: CaseStatus | None = None,
     assignee: str | None = None,
     overdue: bool | None = None,
+    review_type: Literal["prospective", "concurrent", "retrospective"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    """Open cases by due time (filter by queue, status, assignee, overdue), with expedited/standard/overdue counts."""
-    return routing.work_list(session, routing.WorkListFilter(queue, status, assignee, overdue, limit), now=context.now)
+    """Open cases by due time (filter by queue, status, assignee, overdue, review type), with expedited/standard/overdue
+    counts."""
+    filters = routing.WorkListFilter(queue, status, assignee, overdue, limit, review_type)
+    return routing.work_list(session, filters, now=context.now)
 
 
 @router.post(

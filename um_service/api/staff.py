@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ..case import clocks, details, replay
 from ..db import rule_sets
@@ -81,6 +81,7 @@ class CaseView(BaseModel):
     assignee: str | None
     near_breach: bool
     line_of_business: str | None
+    review_type: str = Field(description="prospective, concurrent or retrospective")
     member_state: str | None
     escalation_note: str | None
     extension_reason: str | None

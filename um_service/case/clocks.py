@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.models import Case
-from . import lifecycle
+from . import lifecycle, review_types
 from .lifecycle import SYSTEM, Action, Actor
 from .status import OPEN, Priority, due_at
 
@@ -22,10 +22,18 @@ WARNING = {Priority.EXPEDITED: dt.timedelta(hours=12), Priority.STANDARD: dt.tim
 
 
 def due_for(
-    received: dt.datetime, priority: Priority, line_of_business: str | None, overrides: Mapping[str, Mapping[str, int]]
+    received: dt.datetime,
+    priority: Priority,
+    line_of_business: str | None,
+    overrides: Mapping[str, Mapping[str, int]],
+    *,
+    review_type: str = review_types.PROSPECTIVE,
 ) -> dt.datetime:
-    """The due time, with the line of business's own clock where one is configured."""
+    """The due time, with the line of business's own clock where one is configured; a retrospective review has its
+    own (30 calendar days unless `retrospective_days` says otherwise)."""
     clock = overrides.get(line_of_business or "", {})
+    if review_type == review_types.RETROSPECTIVE:
+        return received + dt.timedelta(days=clock.get("retrospective_days", review_types.RETROSPECTIVE_DAYS))
     return due_at(
         received,
         priority,

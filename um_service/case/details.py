@@ -55,6 +55,7 @@ def details(session: Session, case_id: str) -> dict[str, Any] | None:
         "assignee": case.assignee,
         "near_breach": case.near_breach,
         "line_of_business": case.line_of_business,
+        "review_type": case.review_type,
         "member_state": case.member_state,
         "escalation_note": case.escalation_note,
         "extension_reason": case.extension_reason,

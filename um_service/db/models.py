@@ -115,6 +115,8 @@ class Case(Base):
     response_version: Mapped[int] = mapped_column(Integer, default=0)
     latest_submission_id: Mapped[str | None] = mapped_column(String(36))
     line_of_business: Mapped[str | None] = mapped_column(String(100))
+    # prospective (before the service), concurrent (during a stay) or retrospective (after it): case/review_types.py
+    review_type: Mapped[str] = mapped_column(String(20), default="prospective", server_default="prospective")
     member_state: Mapped[str | None] = mapped_column(String(10))
     queue: Mapped[str | None] = mapped_column(String(100), index=True)
     required_skills: Mapped[list[str]] = mapped_column(JsonText, default=list)

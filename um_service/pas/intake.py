@@ -13,7 +13,7 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..case import clocks, lifecycle
+from ..case import clocks, lifecycle, review_types
 from ..case.lifecycle import PROVIDER, Action, Actor
 from ..case.records import new_item, record_keys, store_submission
 from ..case.status import CaseStatus, Priority, new_preauth_ref
@@ -127,6 +127,7 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
         )
     priority = Priority.EXPEDITED if request.expedited else Priority.STANDARD
     line_of_business = membership.line_of_business
+    review_type = review_types.review_type_of(request, context.now.date())
     case = Case(
         id=str(uuid.uuid4()),
         submitter=context.submitter,
@@ -134,10 +135,11 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
         status=CaseStatus.RECEIVED,
         priority=priority,
         received_at=context.now,
-        due_at=clocks.due_for(context.now, priority, line_of_business, context.due_overrides),
+        due_at=clocks.due_for(context.now, priority, line_of_business, context.due_overrides, review_type=review_type),
         updated_at=context.now,
         response_version=0,
         line_of_business=line_of_business,
+        review_type=review_type,
         member_state=request.parties.member_state,
     )
     session.add(case)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from .. import decision
-from ..case import clocks, lifecycle
+from ..case import clocks, lifecycle, review_types
 from ..case.lifecycle import PROVIDER, Action, Actor
 from ..case.records import apply_outcome, cancel_item, new_item, record_keys, store_submission
 from ..case.status import HUMAN_REVIEW, CaseStatus, Priority
@@ -41,7 +41,7 @@ def apply(session: Session, *, request: PasRequest, context: RequestContext) -> 
     action = Action.CANCEL if request.cancels_all else Action.UPDATE
     change = lifecycle.begin(session, case=case, action=action, actor=Actor(context.submitter, PROVIDER))
     changes = _apply_items(session, case, request, change.items, context)
-    if request.expedited and case.priority != Priority.EXPEDITED:
+    if request.expedited and case.priority != Priority.EXPEDITED and case.review_type != review_types.RETROSPECTIVE:
         case.priority = Priority.EXPEDITED
         expedited_due = clocks.due_for(context.now, Priority.EXPEDITED, case.line_of_business, context.due_overrides)
         case.due_at = min(case.due_at, expedited_due)

@@ -17,6 +17,9 @@ Definitions (each figure carries its numerator and denominator):
 - **Extended, then approved**: determined requests whose review time was extended before the determination and that
   were approved, over all determined requests.
 - **Time to determination**: from receipt to determination, in hours, average and median, per priority.
+- **Retrospective reviews** (every service date before receipt: the service was given already) are not prior
+  authorization decisions and are left out of every figure and of the appeals; `retrospective_reviews_excluded` says
+  how many such requests were decided in the period (case/review_types.py).
 - **Items and services requiring prior authorization**: every service the rule pack covers with an outcome other
   than `not_required`, as code lists, ranges and value sets with the rules' descriptions.
 """
@@ -31,9 +34,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..case.review_types import RETROSPECTIVE
 from ..db.models import Appeal, AuditEvent, Case
 from ..decision import RuleSet
 
@@ -94,7 +98,7 @@ def _determinations(session: Session, *, start: dt.datetime, end: dt.datetime, e
     statement = (
         select(AuditEvent.case_id, AuditEvent.at, AuditEvent.action, AuditEvent.detail, Case.priority, Case.received_at)
         .join(Case, Case.id == AuditEvent.case_id)
-        .where(Case.received_at < end)
+        .where(Case.received_at < end, Case.review_type != RETROSPECTIVE)
         .order_by(AuditEvent.case_id, AuditEvent.id)
     )
     if entity:
@@ -123,6 +127,15 @@ def _determinations(session: Session, *, start: dt.datetime, end: dt.datetime, e
     return found
 
 
+def _retrospective(session: Session, *, start: dt.datetime, end: dt.datetime, entity: str | None) -> int:
+    statement = select(func.count()).where(
+        Case.review_type == RETROSPECTIVE, Case.decided_at >= start, Case.decided_at < end
+    )
+    if entity:
+        statement = statement.where(Case.line_of_business == entity)
+    return int(session.scalar(statement) or 0)
+
+
 def cms_0057(
     session: Session,
     *,
@@ -149,6 +162,7 @@ def cms_0057(
         select(Appeal)
         .join(Case, Case.id == Appeal.case_id)
         .where(Appeal.decided_at >= start, Appeal.decided_at < end, Appeal.outcome != "pending")
+        .where(Case.review_type != RETROSPECTIVE)
     )
     if entity:
         appeals = appeals.where(Case.line_of_business == entity)
@@ -205,6 +219,7 @@ def cms_0057(
             priority: sum(d.administrative for d in determined if d.priority == priority)
             for priority in ("standard", "expedited")
         },
+        "retrospective_reviews_excluded": _retrospective(session, start=start, end=end, entity=entity),
         "services_requiring_prior_authorization": services_requiring_authorization(rules),
         "figures": [f.as_dict() for f in figures],
     }

@@ -24,6 +24,11 @@ def snapshot(session: Session, *, now: dt.datetime) -> dict[str, Any]:
     per_queue = dict(
         session.execute(select(Case.queue, func.count()).where(Case.status.in_(open_states)).group_by(Case.queue)).all()
     )
+    per_type = dict(
+        session.execute(
+            select(Case.review_type, func.count()).where(Case.status.in_(open_states)).group_by(Case.review_type)
+        ).all()
+    )
     overdue = (
         session.scalar(select(func.count()).select_from(Case).where(Case.status.in_(open_states), Case.due_at < now))
         or 0
@@ -60,6 +65,9 @@ def snapshot(session: Session, *, now: dt.datetime) -> dict[str, Any]:
     return {
         "at": now.isoformat(),
         "window_days": WINDOW.days,
+        "open_cases_by_review_type": {
+            kind: int(per_type.get(kind, 0)) for kind in ("prospective", "concurrent", "retrospective")
+        },
         "open_cases_by_queue": {
             queue or "unrouted": count for queue, count in sorted(per_queue.items(), key=lambda p: str(p[0]))
         },

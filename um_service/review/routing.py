@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from ..case import review_types
 from ..case.status import OPEN, CaseStatus
 from ..db.models import Case, CaseItem, Reviewer, WorkQueue
 from ..errors import Conflict
@@ -62,12 +63,13 @@ def place(session: Session, case: Case, items: Iterable[CaseItem]) -> None:
         return
     urgent = [i for i in pended if i.review_priority == "urgent"]
     lead = (urgent or pended)[0]
-    case.queue = lead.queue
+    # A retrospective review (the service already happened) is its own team's work, whatever rule pended it.
+    case.queue = review_types.RETROSPECTIVE_QUEUE if case.review_type == review_types.RETROSPECTIVE else lead.queue
     skills: set[str] = set()
     for item in pended:
         skills |= skills_of(item.skills)
-    if lead.queue:
-        queue = session.get(WorkQueue, lead.queue)
+    if case.queue:
+        queue = session.get(WorkQueue, case.queue)
         if queue is not None:
             skills |= skills_of(queue.skills)
     case.required_skills = sorted(skills)
@@ -145,6 +147,7 @@ class WorkListFilter:
     assignee: str | None = None
     overdue: bool | None = None
     limit: int = 100
+    review_type: str | None = None
 
 
 def work_list(session: Session, filters: WorkListFilter, *, now: dt.datetime) -> dict[str, Any]:
@@ -158,6 +161,8 @@ def work_list(session: Session, filters: WorkListFilter, *, now: dt.datetime) ->
         statement = statement.where(Case.assignee == filters.assignee)
     if filters.overdue is True:
         statement = statement.where(Case.due_at < now)
+    if filters.review_type:
+        statement = statement.where(Case.review_type == filters.review_type)
     counted = statement.subquery()
     counts = session.execute(
         select(
@@ -185,6 +190,7 @@ def work_list(session: Session, filters: WorkListFilter, *, now: dt.datetime) ->
                 "priority": c.priority,
                 "review_priority": c.review_priority,
                 "queue": c.queue,
+                "review_type": c.review_type,
                 "required_skills": sorted(skills_of(c.required_skills)),
                 "assignee": c.assignee,
                 "received_at": c.received_at,

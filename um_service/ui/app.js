@@ -69,7 +69,7 @@
       const left = c.seconds_to_due - Math.floor((Date.now() - c.loadedAt) / 1000);
       const cls = left < 0 ? "overdue" : c.near_breach ? "near" : "";
       return `<tr class="case" data-id="${c.id}"><td class="${cls}">${due(left)}</td>
-        <td class="${c.priority === "expedited" ? "expedited" : ""}">${c.preauth_ref}<div class="muted">${c.priority}</div></td>
+        <td class="${c.priority === "expedited" ? "expedited" : ""}">${c.preauth_ref}<div class="muted">${c.priority}${c.review_type && c.review_type !== "prospective" ? `, ${c.review_type}` : ""}</div></td>
         <td>${c.queue || ""}</td><td>${c.status}</td><td>${c.assignee || ""}</td></tr>`;
     });
     $("worklist").innerHTML = rows.join("");
@@ -96,7 +96,7 @@
     $("case").hidden = false;
     $("case-ref").textContent = found.preauth_ref;
     $("case-status").textContent = found.status;
-    $("case-due").textContent = `${found.priority}, due ${found.due_at}; queue ${found.queue || "-"}; held by ${found.assignee || "nobody"}`;
+    $("case-due").textContent = `${found.priority} ${found.review_type} review, due ${found.due_at}; queue ${found.queue || "-"}; held by ${found.assignee || "nobody"}`;
     const p = request.patient;
     $("case-request").innerHTML = `<p><strong>${escape(p.name)}</strong> (${escape(p.gender)}, born ${escape(p.birth_date)}), member ${escape(p.member_ids.join(", "))}<br>
       Coverage: ${escape(request.coverage.payer)} ${escape(found.line_of_business || request.coverage.line_of_business || "")} (${escape(request.coverage.status)}); requested by ${escape(request.provider)}<br>
