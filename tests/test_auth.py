@@ -229,6 +229,8 @@ POST   /fhir/Questionnaire/$next-question        provider
 POST   /fhir/$submit-attachment                  provider
 GET    /um/cases/{case_id}/attachments           nurse medical_director admin
 GET    /um/cases/{case_id}/attachments/{attachment_id} nurse medical_director admin
+GET    /um/cases/{case_id}/notices               nurse medical_director admin
+GET    /um/cases/{case_id}/notices/{notice_id}   nurse medical_director admin
 GET    /um/worklist                              nurse medical_director admin
 POST   /um/work/next                             nurse medical_director
 POST   /um/cases/{case_id}/take                  nurse medical_director

@@ -11,7 +11,22 @@ from fastapi import Depends, FastAPI
 from sqlalchemy.orm import Session
 
 from . import logs
-from .api import attachments, auth, crd, dtr, errors, fhir, health, members, reports, review, staff, subscriptions, ui
+from .api import (
+    attachments,
+    auth,
+    crd,
+    dtr,
+    errors,
+    fhir,
+    health,
+    members,
+    notices,
+    reports,
+    review,
+    staff,
+    subscriptions,
+    ui,
+)
 from .api.deps import authorize
 from .auth import tokens
 from .auth.cds_hooks import JwksCache
@@ -92,6 +107,7 @@ def create_app(
     app.include_router(dtr.router)
     app.include_router(attachments.fhir_router)
     app.include_router(attachments.staff_router)
+    app.include_router(notices.router)
     fhir.add_request_examples(app, settings.examples_dir)
     return app
 

@@ -9,6 +9,11 @@ from datetime import datetime
 from .decision import RuleSet
 from .fhir.envelope import Limits
 
+DEFAULT_NOTICE_CONTACT = (
+    "Utilization Management, Example Health Plan: 1-800-555-0100 (Monday to Friday, 8 am to 6 pm), "
+    "um@example-health-plan.org, PO Box 1000, Springfield."
+)
+
 
 @dataclass(frozen=True)
 class RequestContext:
@@ -24,3 +29,5 @@ class RequestContext:
     rules: RuleSet
     due_overrides: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     eligibility: str = "auto"
+    # Who providers and members contact about a decision (written notices).
+    notice_contact: str = DEFAULT_NOTICE_CONTACT

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .context import DEFAULT_NOTICE_CONTACT
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -27,6 +29,8 @@ class Settings(BaseSettings):
     payer_identifier_system: str = "urn:um-service:preauth-ref"
     # Canonical base of the DTR Questionnaires the rules make (stable, whatever host serves them).
     canonical_base: str = "http://example-health-plan.org/fhir"
+    # The contact line of written notices (phone, hours, address).
+    notice_contact: str = DEFAULT_NOTICE_CONTACT
 
     # Limits on what a caller may send; each answered with a clear OperationOutcome.
     max_body_bytes: int = 5 * 1024 * 1024

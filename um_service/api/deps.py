@@ -164,6 +164,7 @@ def _context(request: Request, settings: SettingsDep, session: SessionDep) -> Re
         rules=request.app.state.rules.current,
         due_overrides=settings.due_overrides,
         eligibility=settings.eligibility,
+        notice_contact=settings.notice_contact,
         limits=Limits(
             max_json_depth=settings.max_json_depth,
             max_bundle_entries=settings.max_bundle_entries,

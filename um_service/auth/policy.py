@@ -61,6 +61,8 @@ POLICY: dict[str, Rule] = {
     "submit_attachment": Rule(PROVIDER, "system/DocumentReference.c"),
     "list_attachments": Rule(STAFF, "um/review"),
     "download_attachment": Rule(STAFF, "um/review"),
+    "list_notices": Rule(STAFF, "um/review"),
+    "download_notice": Rule(STAFF, "um/review"),
     # Staff face: reading and working cases
     "get_case": Rule(STAFF, "um/review"),
     "replay_case": Rule(STAFF, "um/review"),

@@ -23,13 +23,14 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from ..context import DEFAULT_NOTICE_CONTACT
 from ..db import repository
 from ..db.models import Case, CaseItem
 from ..errors import Conflict, Forbidden
 from ..fhir.bundles import response_bundle
 from ..fhir.codes import ReviewAction
 from ..fhir.pas_request import PasRequest
-from ..notify import outbox
+from ..notify import notices, outbox
 from . import audit, response_versions
 from .status import HUMAN_REVIEW, OPEN, CaseStatus, status_from_items
 
@@ -235,6 +236,18 @@ def finish(
         payer_system=context.payer_system,
     )
     # The provider hears of its own submit, update or cancel in the HTTP answer; of anything else, by notification.
+    if any(i.review_action in notices.NOTICED for i in items):
+        issued = notices.issue(
+            session,
+            case,
+            items,
+            parties=_names(answered),
+            rules=getattr(context, "rules", None),
+            contact=getattr(context, "notice_contact", DEFAULT_NOTICE_CONTACT),
+            now=context.now,
+        )
+        if issued:
+            change.detail["notices"] = [{"id": n.id, "audience": n.audience, "kind": n.kind} for n in issued]
     if published and (change.actor.role != PROVIDER or change.action == Action.ATTACH):
         _announce(session, change, answered, resource, context)
     change.detail.update(audit.outcome(case.status, items))
@@ -250,6 +263,16 @@ def finish(
     )
     session.flush()
     return resource
+
+
+def _names(request: PasRequest) -> dict[str, str]:
+    """The patient's and the ordering provider's names, as a notice addresses them."""
+    patient = request.parties.patient.resource
+    names = [n for n in patient.get("name") or [] if isinstance(n, dict)]
+    given = " ".join(names[0].get("given") or []) if names else ""
+    person = f"{given} {names[0].get('family', '')}".strip() if names else ""
+    provider = request.parties.provider.resource
+    return {"patient": person or "the patient", "provider": str(provider.get("name") or "the ordering provider")}
 
 
 def _announce(session: Session, change: Change, request: PasRequest, resource: dict[str, Any], context: Moment) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -459,3 +460,19 @@ class CaseAttachment(Base):
     content: Mapped[dict[str, Any]] = mapped_column(JsonText)
     final: Mapped[bool] = mapped_column(Boolean, default=True)
     received_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class CaseNotice(Base):
+    """A written notice of a denial or partial approval, for the provider or the member, kept exactly as issued."""
+
+    __tablename__ = "case_notices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    audience: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    items: Mapped[list[int]] = mapped_column(JsonText)
+    appeal_by: Mapped[str] = mapped_column(String(10))
+    html: Mapped[str] = mapped_column(Text)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    issued_at: Mapped[datetime] = mapped_column(Timestamp)
