@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -11,8 +12,9 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from ..db.models import CaseAttachment
-from ..errors import InvalidRequest, NotFound, Problem
-from ..fhir.attachments import read_submission
+from ..errors import NotFound
+from ..fhir.attachments import MAX_DOCUMENT_BYTES, read_submission
+from ..fhir.envelope import read_json
 from ..pas import attachments
 from .deps import CaseDep, ContextDep, FhirAccept, FhirBody, SessionDep
 from .errors import FHIR_JSON, fhir_response
@@ -34,10 +36,10 @@ _OUTCOME = {"description": "OperationOutcome", "content": {FHIR_JSON: {"schema":
 def submit_attachment(body: FhirBody, session: SessionDep, context: ContextDep) -> Response:
     """Documents for a pended prior authorization request (CDex): stored with the case, which is decided again once
     every document it waits for is here."""
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(400, [Problem("structure", f"The body is not JSON: {exc}")]) from exc
+    # Inline documents are long base64 strings with their own limit (413, fhir/attachments.py): the general string
+    # limit must not cut them short first, so it is raised to what a document past that limit encodes to.
+    longest = max(context.limits.max_string_length, 2 * MAX_DOCUMENT_BYTES)
+    document = read_json(body, limits=replace(context.limits, max_string_length=longest))
     received = attachments.receive(session, read_submission(document), context=context)
     outcome = {
         "resourceType": "OperationOutcome",

@@ -79,7 +79,7 @@ def call_hook(
     hook = _HOOKS.get(service_id)
     if hook is None:
         raise NotFound(f"no CDS service {service_id!r}; GET /cds-services lists them")
-    hook_request = cds_hooks.read_hook_request(body, hook=hook)
+    hook_request = cds_hooks.read_hook_request(body, hook=hook, limits=context.limits)
     return hooks.answer(
         session,
         hook_request,

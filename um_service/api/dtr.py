@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from ..dtr import adaptive as adaptive_forms
 from ..dtr import packages
-from ..errors import InvalidRequest, Problem
 from ..fhir import questionnaire
+from ..fhir.envelope import read_json
 from .deps import ContextDep, FhirAccept, FhirBody, SessionDep, SettingsDep
 from .errors import FHIR_JSON, fhir_response
 
@@ -28,7 +27,7 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
 
 
 def _package(body: bytes, session: SessionDep, context: ContextDep, settings: SettingsDep) -> Response:
-    request = questionnaire.read_package_request(_json(body))
+    request = questionnaire.read_package_request(read_json(body, limits=context.limits))
     found = packages.package(
         session, request, rules=context.rules, base=settings.canonical_base, today=context.now.date()
     )
@@ -53,7 +52,7 @@ def questionnaire_package_at_base(
 def next_question(body: FhirBody, session: SessionDep, context: ContextDep, settings: SettingsDep) -> Response:
     """Adaptive form: the next question whose answer can still change the rules' decision, or the completed response
     with the coverage information those answers lead to (Parameters `return`)."""
-    adaptive = questionnaire.read_next_question(_json(body))
+    adaptive = questionnaire.read_next_question(read_json(body, limits=context.limits))
     response = adaptive_forms.step(
         session,
         adaptive,
@@ -63,10 +62,3 @@ def next_question(body: FhirBody, session: SessionDep, context: ContextDep, sett
         client_id=context.submitter,
     )
     return fhir_response(200, questionnaire.next_question_output(response))
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(400, [Problem("structure", f"The body is not JSON: {exc}")]) from exc

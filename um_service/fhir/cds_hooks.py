@@ -7,14 +7,13 @@ resourceType, never by key), hookInstance values that are not UUIDs. Unknown fie
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from ..errors import InvalidRequest, Problem
 from .elements import as_dict, as_list
+from .envelope import Limits, read_json
+from .parsing import canonical_hash
 from .parties import read_parties
 from .pas_request import PasRequest, RequestedItem
 from .references import BundleIndex, Entry
@@ -121,12 +120,9 @@ class HookRequest:
         return next((r for r in self.resources if r.get("resourceType") == resource_type and r.get("id") == rid), None)
 
 
-def read_hook_request(body: bytes, *, hook: str) -> HookRequest:
+def read_hook_request(body: bytes, *, hook: str, limits: Limits) -> HookRequest:
     """Parse a hook call for the service of `hook`; 400 with the reason when it is not one."""
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(400, [Problem("structure", f"The body is not JSON: {exc}")]) from exc
+    document = read_json(body, limits=limits)
     if not isinstance(document, dict):
         raise InvalidRequest(400, [Problem("structure", "A hook request is a JSON object.")])
     problems = []
@@ -281,7 +277,7 @@ def as_pas_request(order: dict[str, Any], patient: dict[str, Any], coverage: dic
     parties, _ = read_parties(index, entries[0], "Claim", require_coverage=False)
     if parties is None:
         return None
-    digest = hashlib.sha256(orjson.dumps(element, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    digest = canonical_hash(element)
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": e.resource} for e in entries]}
     return PasRequest(
         raw=b"",

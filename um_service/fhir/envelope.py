@@ -41,9 +41,15 @@ class Reading:
             raise InvalidRequest(status, problems)
 
 
+def read_json(raw: bytes, *, limits: Limits) -> Any:
+    """A request body as JSON within the configured depth and string limits, or InvalidRequest (400) saying why not:
+    the one gate every JSON body passes (PAS, CRD, DTR, CDex)."""
+    return parse_json(raw, max_depth=limits.max_json_depth, max_string=limits.max_string_length)
+
+
 def read_bundle(raw: bytes, *, limits: Limits, what: str) -> Reading:
     """Parse and check a PAS Bundle (`what` names it in messages); raise InvalidRequest if it is not a Bundle."""
-    document = parse_json(raw, max_depth=limits.max_json_depth, max_string=limits.max_string_length)
+    document = read_json(raw, limits=limits)
     document = unwrap_parameters(document)
     if not isinstance(document, dict) or document.get("resourceType") != "Bundle":
         found = document.get("resourceType") if isinstance(document, dict) else type(document).__name__
