@@ -136,8 +136,7 @@ def _decide_item(item: RequestedItem, facts: _Facts, rule_set: RuleSet, on: dt.d
 
 
 def _not_applicable(rule: CompiledRule, facts: _Facts, on: dt.date) -> str | None:
-    effective = rule.rule.effective
-    if on < effective.start or (effective.until is not None and on >= effective.until):
+    if not rule.rule.effective.covers(on):
         return f"not in force on {on.isoformat()}"
     if rule.rule.lines_of_business and not facts.lines_of_business & set(rule.rule.lines_of_business):
         return f"line of business {sorted(facts.lines_of_business) or 'unknown'} not in {list(rule.rule.lines_of_business)}"
@@ -156,7 +155,7 @@ def _conditions_hold(
             with expressions.scope(request.index, request.claim_entry, rule_set.valueset_coverage):
                 value = compiled.evaluate({}, variables)
             step["value"] = _jsonable(value)
-            holds = _truth(value, condition.if_missing)
+            holds = truth(value, condition.if_missing)
         except Exception as exc:  # an expression failing on unusual data is missing data, never a crash
             step["error"] = f"{type(exc).__name__}: {exc}"
             holds = condition.if_missing
@@ -174,7 +173,7 @@ def value_missing(step: dict[str, Any]) -> bool:
     return "error" in step or step.get("value") == []
 
 
-def _truth(value: list[Any], if_missing: bool) -> bool:
+def truth(value: list[Any], if_missing: bool) -> bool:
     """FHIRPath boolean evaluation of a result: empty is missing data; a single non-boolean item is true."""
     if not value:
         return if_missing

@@ -100,6 +100,10 @@ class Effective(Strict):
     start: dt.date = Field(alias="from")
     until: dt.date | None = None
 
+    def covers(self, day: dt.date) -> bool:
+        """Whether the rule is in force on `day`."""
+        return self.start <= day and (self.until is None or day < self.until)
+
     @model_validator(mode="after")
     def _ordered(self) -> Effective:
         if self.until is not None and self.until <= self.start:

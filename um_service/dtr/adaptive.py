@@ -15,12 +15,13 @@ import datetime as dt
 import itertools
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ..db.models import CrdAssertion
+from ..decision.engine import truth
 from ..decision.expressions import ANSWER, scope
 from ..decision.model import Question
 from ..decision.ruleset import CompiledRule, RuleSet
@@ -96,12 +97,9 @@ def _holds(compiled: Any, rules: RuleSet, answers: dict[str, Any], today: dt.dat
     }
     try:
         with scope(BundleIndex([entry]), entry, rules.valueset_coverage):
-            value = compiled.evaluate({}, variables)
+            return truth(compiled.evaluate({}, variables), compiled.condition.if_missing)
     except Exception:  # as in the engine: an expression failing on odd data is missing data
         return bool(compiled.condition.if_missing)
-    if not value:
-        return bool(compiled.condition.if_missing)
-    return value[0] if len(value) == 1 and isinstance(value[0], bool) else len(value) == 1
 
 
 def _probes(question: Question, expression: str, today: dt.date) -> list[dict[str, Any]]:
@@ -130,9 +128,7 @@ def step(
     client_id: str,
 ) -> dict[str, Any]:
     """One $next-question call: the response with the next question, or completed with its coverage information."""
-    url, _, _ = adaptive.derived_from.partition("|")
-    rule_id = url.rstrip("/").rsplit("/", 1)[-1]
-    rule = packages.forms_of(rules).get(rule_id) if url.rstrip("/") == forms.canonical(base, rule_id) else None
+    rule = packages.form_named(rules, adaptive.derived_from, base=base)
     if rule is None:
         raise NotFound(f"no form {adaptive.derived_from!r} here; $questionnaire-package gives the plan's forms")
     answers = adaptive.answers()
@@ -142,7 +138,7 @@ def step(
         where = f"QuestionnaireResponse.item.where(linkId = '{link}')"
         question = questions.get(link)
         if question is None:
-            problems.append(Problem("value", f"'{link}' is not a question of form {rule_id}", where))
+            problems.append(Problem("value", f"'{link}' is not a question of form {rule.id}", where))
             continue
         problems += [Problem("value", why, where) for why in forms.answer_problems(question, value)]
     if problems:
@@ -153,26 +149,16 @@ def step(
     coverage = forms.coverage_of(adaptive.response)
     if coverage is None:
         return forms.completed(adaptive, None)
+    assertion = Assertion(str(uuid.uuid4()), coverage, "covered", now.date().isoformat(), "auth-needed")
     if verdict.met:
-        text = f"The answers meet the plan's criteria ({rule_id}): a PAS request carrying this response is approved on receipt."
-        assertion = Assertion(
-            str(uuid.uuid4()), coverage, "covered", now.date().isoformat(), "auth-needed", reasons=((None, text),)
-        )
+        text = f"The answers meet the plan's criteria ({rule.id}): a PAS request carrying this response is approved on receipt."
+        assertion = replace(assertion, reasons=((None, text),))
     else:
         text = (
             "The answers do not meet the criteria for approval on receipt: submit the PAS request with this response "
             "and the documents the plan asks for; a nurse reviews it."
         )
-        assertion = Assertion(
-            str(uuid.uuid4()),
-            coverage,
-            "covered",
-            now.date().isoformat(),
-            "auth-needed",
-            doc_needed=("clinical",),
-            doc_purpose=("withpa",),
-            reasons=((None, text),),
-        )
+        assertion = replace(assertion, doc_needed=("clinical",), doc_purpose=("withpa",), reasons=((None, text),))
     information = coverage_information(assertion)
     session.add(
         CrdAssertion(
@@ -182,7 +168,7 @@ def step(
             hook_instance=str(adaptive.response.get("id") or "")[:200],
             member_id=None,
             coverage=coverage[:500],
-            order=f"Questionnaire/{rule_id}",
+            order=f"Questionnaire/{rule.id}",
             codes=[],
             answer=information,
             created_at=now,

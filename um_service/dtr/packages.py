@@ -40,14 +40,16 @@ def forms_for(rules: RuleSet, codes: list[tuple[str, str]], today: dt.date) -> l
     found: dict[str, CompiledRule] = {}
     for system, code in codes:
         for rule, _ in rules.index.lookup(system, code):
-            effective = rule.rule.effective
-            if (
-                rule.rule.questions
-                and effective.start <= today
-                and (effective.until is None or today < effective.until)
-            ):
+            if rule.rule.questions and rule.rule.effective.covers(today):
                 found.setdefault(rule.id, rule)
     return [found[k] for k in sorted(found)]
+
+
+def form_named(rules: RuleSet, canonical: str, *, base: str) -> CompiledRule | None:
+    """The rule whose form a canonical (`url` or `url|version`) names, if it is one of ours that asks questions."""
+    url = canonical.partition("|")[0].rstrip("/")
+    rule_id = url.rsplit("/", 1)[-1]
+    return forms_of(rules).get(rule_id) if url == forms.canonical(base, rule_id) else None
 
 
 def canonicals_for(rules: RuleSet, codes: list[tuple[str, str]], *, base: str, today: dt.date) -> tuple[str, ...]:
@@ -64,19 +66,17 @@ def questionnaire_of(rule: CompiledRule, rules: RuleSet, *, base: str, today: dt
 
 def package(session: Session, request: PackageRequest, *, rules: RuleSet, base: str, today: dt.date) -> Packages:
     """The questionnaire packages for a $questionnaire-package call."""
-    asking = forms_of(rules)
     chosen: dict[str, CompiledRule] = {}
     warnings: list[str] = []
     for wanted in request.canonicals:
         url, _, version = wanted.partition("|")
-        rule_id = url.rstrip("/").rsplit("/", 1)[-1]
-        if url.rstrip("/") != forms.canonical(base, rule_id) or rule_id not in asking:
+        form = form_named(rules, wanted, base=base)
+        if form is None:
             warnings.append(f"No questionnaire {wanted} here.")
-        elif version and version != rules.version:
+            continue
+        if version and version != rules.version:
             warnings.append(f"Questionnaire {url} is at version {rules.version}, not {version}; that is what is sent.")
-            chosen[rule_id] = asking[rule_id]
-        else:
-            chosen[rule_id] = asking[rule_id]
+        chosen[form.id] = form
     codes: list[tuple[str, str]] = []
     documentation_asked = False
     if request.context:
