@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..db import repository
-from ..decision.expressions import questionnaire_responses
+from ..fhir.questionnaire import questionnaire_responses
 
 
 def details(session: Session, case_id: str) -> dict[str, Any] | None:
@@ -69,7 +69,7 @@ def details(session: Session, case_id: str) -> dict[str, Any] | None:
 
 def request_summary(session: Session, case_id: str) -> dict[str, Any] | None:
     """What was asked, for a reviewer's screen: patient, coverage, items, diagnoses and attachments."""
-    from ..fhir.elements import as_dict, as_list, codings
+    from ..fhir.elements import as_dict, as_list, codings, person_name
     from . import response_versions
 
     case = repository.get_case(session, case_id)
@@ -77,8 +77,7 @@ def request_summary(session: Session, case_id: str) -> dict[str, Any] | None:
         return None
     request = response_versions.latest_request(session, case)
     patient = request.parties.patient.resource
-    names = [as_dict(n) for n in as_list(patient.get("name"))]
-    name = " ".join([*names[0].get("given", []), names[0].get("family", "")]).strip() if names else ""
+    name = person_name(patient)
     coverage = request.parties.coverage.resource if request.parties.coverage else {}
     attachments = []
     for info in as_list(request.claim.get("supportingInfo")):

@@ -29,6 +29,7 @@ from ..db.models import Case, CaseItem
 from ..errors import Conflict, Forbidden
 from ..fhir.bundles import response_bundle
 from ..fhir.codes import ReviewAction
+from ..fhir.elements import person_name
 from ..fhir.pas_request import PasRequest
 from ..notify import notices, outbox
 from . import audit, response_versions
@@ -267,10 +268,7 @@ def finish(
 
 def _names(request: PasRequest) -> dict[str, str]:
     """The patient's and the ordering provider's names, as a notice addresses them."""
-    patient = request.parties.patient.resource
-    names = [n for n in patient.get("name") or [] if isinstance(n, dict)]
-    given = " ".join(names[0].get("given") or []) if names else ""
-    person = f"{given} {names[0].get('family', '')}".strip() if names else ""
+    person = person_name(request.parties.patient.resource)
     provider = request.parties.provider.resource
     return {"patient": person or "the patient", "provider": str(provider.get("name") or "the ordering provider")}
 

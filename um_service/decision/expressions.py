@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +27,7 @@ from fhirpathpy.parser.ASTPathListener import ASTPathListener
 from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
 from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
+from ..fhir.questionnaire import answer_value, answered_items, questionnaire_responses
 from ..fhir.references import BundleIndex, Entry
 from .index import Coverage
 
@@ -93,48 +94,12 @@ def _answer(inputs: list[Any], link_id: Any) -> list[Any]:
     wanted = link_id[0] if isinstance(link_id, list) and link_id else link_id
     if scope is None:
         return []
-    found: list[Any] = []
-    for response in questionnaire_responses(entry.resource for entry in scope.index.entries):
-        found += answers_to(response, str(wanted))
-    return found
-
-
-def questionnaire_responses(resources: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """The QuestionnaireResponses among resources, looking one level into Bundles."""
-    for resource in resources:
-        if resource.get("resourceType") == "QuestionnaireResponse":
-            yield resource
-        elif resource.get("resourceType") == "Bundle":
-            for entry in resource.get("entry") or []:
-                inner = entry.get("resource") if isinstance(entry, dict) else None
-                if isinstance(inner, dict) and inner.get("resourceType") == "QuestionnaireResponse":
-                    yield inner
-
-
-def answers_to(response: dict[str, Any], link_id: str) -> list[Any]:
-    """The answer values of the items with `link_id`, at any depth of a QuestionnaireResponse."""
-    found: list[Any] = []
-    stack = list(response.get("item") or [])
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, dict):
-            continue
-        stack += item.get("item") or []
-        for answer in item.get("answer") or []:
-            if not isinstance(answer, dict):
-                continue
-            stack += answer.get("item") or []
-            if item.get("linkId") == link_id:
-                found += [_answer_value(k, v) for k, v in answer.items() if k.startswith("value")]
-    return found
-
-
-def _answer_value(key: str, value: Any) -> Any:
-    if key == "valueCoding" and isinstance(value, dict):
-        return value.get("code")
-    if key == "valueQuantity" and isinstance(value, dict):
-        return value.get("value")
-    return value
+    return [
+        answer_value(answer)
+        for response in questionnaire_responses(entry.resource for entry in scope.index.entries)
+        for item, answer in answered_items(response)
+        if item.get("linkId") == str(wanted)
+    ]
 
 
 _FUNCTIONS: dict[str, dict[str, Any]] = {

@@ -76,3 +76,13 @@ def typed_identifier_values(resource: Any, type_code: str) -> set[str]:
         if type_code in type_codes and isinstance(identifier.get("value"), str):
             values.add(identifier["value"])
     return values
+
+
+def person_name(resource: Any) -> str:
+    """A person's first name as people read it ("Jane Doe"), or "" when there is none."""
+    names = [as_dict(n) for n in as_list(as_dict(resource).get("name"))]
+    if not names:
+        return ""
+    given = [g for g in as_list(names[0].get("given")) if isinstance(g, str)]
+    family = names[0].get("family")
+    return " ".join([*given, family if isinstance(family, str) else ""]).strip()

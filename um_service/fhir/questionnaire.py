@@ -8,6 +8,7 @@ package holds the Questionnaire and a draft QuestionnaireResponse (dtr-digest se
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,6 +166,44 @@ def read_package_request(document: Any) -> PackageRequest:
     return PackageRequest(coverage, tuple(orders), tuple(canonicals), context)
 
 
+def questionnaire_responses(resources: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The QuestionnaireResponses among resources, looking one level into Bundles (a DTR QuestionnaireResponse
+    Bundle)."""
+    for resource in resources:
+        if resource.get("resourceType") == "QuestionnaireResponse":
+            yield resource
+        elif resource.get("resourceType") == "Bundle":
+            for entry in as_list(resource.get("entry")):
+                inner = as_dict(as_dict(entry).get("resource"))
+                if inner.get("resourceType") == "QuestionnaireResponse":
+                    yield inner
+
+
+def answered_items(response: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(item, answer) for every answer a QuestionnaireResponse gives, at any depth, in document order."""
+    stack = [as_dict(i) for i in reversed(as_list(response.get("item")))]
+    while stack:
+        item = stack.pop()
+        nested: list[dict[str, Any]] = []
+        for answer in map(as_dict, as_list(item.get("answer"))):
+            yield item, answer
+            nested += map(as_dict, as_list(answer.get("item")))
+        nested += map(as_dict, as_list(item.get("item")))
+        stack += reversed(nested)
+
+
+def answer_value(answer: dict[str, Any]) -> Any:
+    """What a condition reads of an answer: the value; a coded answer's code, a quantity's number."""
+    for key, value in answer.items():
+        if key == "valueCoding":
+            return as_dict(value).get("code")
+        if key == "valueQuantity":
+            return as_dict(value).get("value")
+        if key.startswith("value"):
+            return value
+    return None
+
+
 ADAPTIVE = SDC + "sdc-questionnaire-questionnaireAdaptive"
 _VALUE_KEYS = {
     "boolean": ("valueBoolean",),
@@ -187,16 +226,10 @@ class AdaptiveResponse:
     def answers(self) -> dict[str, dict[str, Any]]:
         """Link id -> the first answer given (its value element), from every level of the response."""
         found: dict[str, dict[str, Any]] = {}
-        stack = list(as_list(self.response.get("item")))
-        while stack:
-            item = as_dict(stack.pop())
-            stack += as_list(item.get("item"))
-            for answer in as_list(item.get("answer")):
-                answer = as_dict(answer)
-                stack += as_list(answer.get("item"))
-                value = {k: v for k, v in answer.items() if k.startswith("value")}
-                if value and isinstance(item.get("linkId"), str):
-                    found.setdefault(item["linkId"], value)
+        for item, answer in answered_items(self.response):
+            value = {k: v for k, v in answer.items() if k.startswith("value")}
+            if value and isinstance(item.get("linkId"), str):
+                found.setdefault(item["linkId"], value)
         return found
 
 
