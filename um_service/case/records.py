@@ -57,6 +57,12 @@ def apply_outcome(item: CaseItem, outcome: ItemOutcome, context: RequestContext)
     item.updated_at = context.now
 
 
+def documents_received(item: CaseItem, context: RequestContext) -> None:
+    """The documents a reviewer asked for have arrived: the item goes back to that reviewer, not through the rules."""
+    item.documents = []
+    item.updated_at = context.now
+
+
 def cancel_item(item: CaseItem, context: RequestContext) -> None:
     """Mark an item cancelled by the provider."""
     item.review_action = ReviewAction.CANCELLED

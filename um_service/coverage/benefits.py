@@ -65,6 +65,15 @@ def look_up(session: Session, request: PasRequest, context: RequestContext, *, o
     return Membership(in_use, member_id, tuple(coverages), book.line_of_business(plan, types), plan)
 
 
+def decide_again(
+    session: Session, request: PasRequest, context: RequestContext, *, received: dt.datetime, case_id: str
+) -> dict[int, ItemOutcome]:
+    """The outcomes of a stored case's items decided again (a Claim Update, documents arriving): the member as known
+    on the request's first date, the rules as of the case's receipt."""
+    membership = look_up(session, request, context, on=first_day(request, received.date()))
+    return decide(session, request, membership, context, received=received, case_id=case_id)
+
+
 def decide(
     session: Session,
     request: PasRequest,

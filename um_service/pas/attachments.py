@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from .. import decision
 from ..case import lifecycle
 from ..case.lifecycle import PROVIDER, Action, Actor
-from ..case.records import apply_outcome
+from ..case.records import apply_outcome, documents_received
 from ..case.response_versions import latest_request
 from ..case.status import HUMAN_REVIEW, CaseStatus
 from ..context import RequestContext
@@ -173,9 +173,7 @@ def _decide_again(
     changes = []
     for row in sorted(waiting, key=lambda r: r.sequence):
         if in_review:
-            # A reviewer asked for these documents: they go back to the reviewer, not through automation.
-            row.documents = []
-            row.updated_at = context.now
+            documents_received(row, context)
             changes.append((row.sequence, "documents received"))
         elif row.sequence in outcomes:
             apply_outcome(row, outcomes[row.sequence], context)

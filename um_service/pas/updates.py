@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 from .. import decision
 from ..case import clocks, lifecycle, review_types
 from ..case.lifecycle import PROVIDER, Action, Actor
-from ..case.records import apply_outcome, cancel_item, new_item, record_keys, store_submission
+from ..case.records import (
+    apply_outcome,
+    cancel_item,
+    documents_received,
+    new_item,
+    record_keys,
+    store_submission,
+)
 from ..case.status import HUMAN_REVIEW, CaseStatus, Priority
 from ..context import RequestContext
 from ..coverage import benefits
@@ -125,8 +132,7 @@ def _apply_items(
     session: Session, case: Case, request: PasRequest, existing: dict[int, CaseItem], context: RequestContext
 ) -> list[tuple[int, str]]:
     """Cancel, add or re-decide items; return (sequence, what happened) for each one that changed."""
-    membership = benefits.look_up(session, request, context, on=benefits.first_day(request, case.received_at.date()))
-    outcomes = benefits.decide(session, request, membership, context, received=case.received_at, case_id=case.id)
+    outcomes = benefits.decide_again(session, request, context, received=case.received_at, case_id=case.id)
     in_review = case.status in HUMAN_REVIEW
     # Only a case a reviewer holds waits on documents outside automation; skip the bundle walk otherwise.
     present = decision.present_documents(request) if in_review else frozenset()
@@ -144,8 +150,7 @@ def _apply_items(
             # A reviewer asked for these documents: they go to the reviewer, not back through automation.
             wanted = {d["loinc"] for d in row.documents}
             if wanted <= present:
-                row.documents = []
-                row.updated_at = context.now
+                documents_received(row, context)
                 changes.append((requested.sequence, "documents received"))
             continue
         if row is None:
