@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from submit import free_port, gather, report, wait_up
+from submit import free_port, gather, report, serve_floor, wait_up
 
 REPO = Path(__file__).resolve().parent.parent
 BODY = REPO / "tests" / "fixtures" / "crd" / "testkit-requests" / "order-sign-1.json"
@@ -124,26 +124,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             service, port = _service(tmp, key_pem, args.workers)
             processes.append(service)
-            (Path(tmp) / "floor_app.py").write_text(FLOOR_APP)
-            floor_port = free_port()
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "uvicorn",
-                        "floor_app:app",
-                        "--port",
-                        str(floor_port),
-                        "--log-level",
-                        "warning",
-                    ],
-                    cwd=tmp,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-            wait_up(floor_port, "/docs")
+            floor, floor_port = serve_floor(tmp, FLOOR_APP)
+            processes.append(floor)
             database = os.environ.get("UM_DATABASE_URL", "SQLite").split("://")[0]
             print(
                 f"CRD order-sign: {args.seconds:.0f} s each, {args.body.name} ({args.body.stat().st_size} bytes), {database}"

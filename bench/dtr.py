@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from submit import free_port, gather, report, wait_up
+from submit import free_port, gather, report, serve_floor, wait_up
 
 REPO = Path(__file__).resolve().parent.parent
 PATH = "/fhir/Questionnaire/$next-question"
@@ -138,26 +138,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             service, port, token = _service(tmp)
             processes.append(service)
-            (Path(tmp) / "floor_app.py").write_text(FLOOR_APP)
-            floor_port = free_port()
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "uvicorn",
-                        "floor_app:app",
-                        "--port",
-                        str(floor_port),
-                        "--log-level",
-                        "warning",
-                    ],
-                    cwd=tmp,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-            wait_up(floor_port, "/docs")
+            floor, floor_port = serve_floor(tmp, FLOOR_APP)
+            processes.append(floor)
             database = os.environ.get("UM_DATABASE_URL", "SQLite").split("://")[0]
             print(f"DTR $next-question: {args.seconds:.0f} s each, {args.concurrency} connection(s), {database}")
             for name, payload in CALLS.items():

@@ -67,6 +67,20 @@ def wait_up(port: int, path: str) -> None:
     raise SystemExit(f"server on port {port} did not come up")
 
 
+def serve_floor(directory: str, source: str) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the reference endpoint (`source`, a FastAPI app named `app`) with uvicorn in `directory`; (process, port)."""
+    (Path(directory) / "floor_app.py").write_text(source)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "floor_app:app", "--port", str(port), "--log-level", "warning"],
+        cwd=directory,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_up(port, "/docs")
+    return process, port
+
+
 def load(url: str, seconds: float, worker: int, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     """One keep-alive connection sending new requests back to back until time is up."""
     bundle = json.loads(SAMPLE.read_text())
@@ -156,26 +170,8 @@ def main() -> int:
                 )
                 wait_up(port, "/health/live")
                 service_url = f"http://127.0.0.1:{port}/fhir"
-            floor_port = free_port()
-            (Path(tmp) / "floor_app.py").write_text(FLOOR_APP)
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "uvicorn",
-                        "floor_app:app",
-                        "--port",
-                        str(floor_port),
-                        "--log-level",
-                        "warning",
-                    ],
-                    cwd=tmp,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-            wait_up(floor_port, "/docs")
+            floor, floor_port = serve_floor(tmp, FLOOR_APP)
+            processes.append(floor)
             print(
                 f"$submit benchmark: {args.seconds:.0f} s each, {args.concurrency} connection(s), "
                 f"bundle {SAMPLE.stat().st_size} bytes"
