@@ -231,6 +231,7 @@ GET    /um/cases/{case_id}/attachments           nurse medical_director admin
 GET    /um/cases/{case_id}/attachments/{attachment_id} nurse medical_director admin
 GET    /um/cases/{case_id}/notices               nurse medical_director admin
 GET    /um/cases/{case_id}/notices/{notice_id}   nurse medical_director admin
+GET    /um/referrals                             nurse medical_director admin
 GET    /um/worklist                              nurse medical_director admin
 POST   /um/work/next                             nurse medical_director
 POST   /um/cases/{case_id}/take                  nurse medical_director
@@ -239,7 +240,13 @@ POST   /um/cases/{case_id}/request-info          nurse medical_director
 POST   /um/cases/{case_id}/escalate              nurse medical_director
 POST   /um/cases/{case_id}/deny                  medical_director
 POST   /um/cases/{case_id}/p2p                   nurse medical_director
+POST   /um/cases/{case_id}/p2p/reschedule        nurse medical_director
+POST   /um/cases/{case_id}/p2p/cancel            nurse medical_director
 POST   /um/cases/{case_id}/p2p/result            nurse medical_director
+POST   /um/availability                          medical_director
+GET    /um/availability                          nurse medical_director
+DELETE /um/availability/{slot_id}                medical_director
+GET    /um/p2p                                   nurse medical_director
 POST   /um/cases/{case_id}/extend                nurse medical_director
 GET    /um/cases/{case_id}/request               nurse medical_director admin
 GET    /um/cases/{case_id}/history               nurse medical_director admin

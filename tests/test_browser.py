@@ -121,6 +121,8 @@ def test_a_nurse_and_a_medical_director_work_a_case_in_the_browser(server: tuple
         expect(page.locator("#case-items .review-action")).to_contain_text("A3")
         expect(page.locator("#case-items .review-action")).to_contain_text("clinical")
         expect(page.locator("#case-history")).to_contain_text("denied")
+        expect(page.locator(".notices")).to_contain_text("notice to the provider")
+        expect(page.locator(".notices")).to_contain_text("notice to the member")
         page.screenshot(path=str(tmp_path / "worklist.png"), full_page=True)
         browser.close()
 
@@ -179,4 +181,46 @@ def test_a_nurse_sees_the_form_answers_and_opens_the_documents_sent_for_a_case(
             page.click(".open-document")
         assert opened.value.url.startswith("blob:")
         page.screenshot(path=str(tmp_path / "case-documents.png"), full_page=True)
+        browser.close()
+
+
+def test_a_nurse_authorizes_an_admission_and_sees_its_days_and_next_review(
+    server: tuple[str, Any], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+    from test_concurrent_review import admission
+
+    base, app = server
+    now = dt.datetime.now(dt.UTC)
+    with app.state.database.transaction() as session:
+        clients.register(session, client_id="nurse-carmen", role="nurse", secret=SECRET, now=now)
+    provider = Identity("ehr", "provider", "1234567893", None)
+    token = tokens.issue(
+        provider, tokens.grant(provider, None), key=app.state.token_key, now=now, lifetime=dt.timedelta(minutes=5)
+    )
+    start = now.date() + dt.timedelta(days=1)
+    end = start + dt.timedelta(days=4)
+    answer = httpx.post(
+        f"{base}/fhir/Claim/$submit",
+        content=orjson.dumps(admission(start.isoformat(), end.isoformat(), diagnosis="J18.9")),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"},
+    ).json()
+    preauth_ref = answer["entry"][0]["resource"]["preAuthRef"]
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.goto(f"{base}/ui")
+        page.fill("#client-id", "nurse-carmen")
+        page.fill("#client-secret", SECRET)
+        page.click("#sign-in")
+        page.click(f"tr.case:has-text('{preauth_ref}')")
+        expect(page.locator(".stay")).to_contain_text(f"admitted {start.isoformat()}")
+        expect(page.locator(".stay")).to_contain_text("Days requested 4, authorized -, used -.")
+        page.click("#take")
+        page.click("#approve")
+        expect(page.locator("#case-status")).to_have_text("decided")
+        expect(page.locator(".stay")).to_contain_text("Days requested 4, authorized 4, used -.")
+        expect(page.locator(".stay")).to_contain_text(f"Next review {end.isoformat()}")
+        page.screenshot(path=str(tmp_path / "case-stay.png"), full_page=True)
         browser.close()

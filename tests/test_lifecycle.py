@@ -33,14 +33,18 @@ def _history(client: AuthClient, case_id: str) -> list[str]:
 def test_each_change_writes_one_audit_row_and_a_new_version_only_when_the_answer_changes(client: AuthClient) -> None:
     case_id = _pended_case(client)
     assert _version(client, case_id) == 'W/"1"'
+    slot = {"start": "2026-11-24T15:00:00Z", "end": "2026-11-24T15:30:00Z", "time_zone": "America/New_York"}
+    slot_id = client.post("/um/availability", headers=MD, json={"slots": [slot]}).json()[0]["id"]
+    booking = {"slot_id": slot_id, "contact": "Dr. Lee 555-0100", "join": "Bridge 555-0199, code 4321"}
 
+    # Booking a P2P changes the answer too: its processNote tells the provider when and how to join.
     steps: list[tuple[str, dict[str, str], dict[str, Any], str, str]] = [
         ("take", NURSE, {}, "taken", 'W/"1"'),
         ("escalate", NURSE, {"note": "needs a medical director"}, "escalated", 'W/"1"'),
         ("take", MD, {}, "taken", 'W/"1"'),
         ("deny", MD, {"items": [1], "reason_code": "0U", "reason_text": "Not medically necessary."}, "denied", 'W/"2"'),
-        ("p2p", MD, {"scheduled_at": "2026-11-24T15:00:00Z", "contact": "Dr. Lee 555-0100"}, "p2p scheduled", 'W/"2"'),
-        ("p2p/result", MD, {"outcome": "overturned"}, "p2p overturned", 'W/"3"'),
+        ("p2p", MD, booking, "p2p scheduled", 'W/"3"'),
+        ("p2p/result", MD, {"outcome": "overturned"}, "p2p overturned", 'W/"4"'),
     ]
     for path, who, body, action, version in steps:
         before = _history(client, case_id)

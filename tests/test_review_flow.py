@@ -110,14 +110,28 @@ def test_pended_to_denied_to_overturned_with_a_notification_at_each_decision(
         assert "compendia" in claim_response["processNote"][0]["text"]
         assert claim_response["extension"][0]["extension"][0] == {"url": "wasHumanReviewedFlag", "valueBoolean": True}
 
-        # A peer-to-peer review overturns the denial; the provider hears the final answer.
+        # A peer-to-peer review in one of the director's slots overturns the denial; the provider hears when it is
+        # booked and how to join, then the final answer.
         clock.now += dt.timedelta(hours=4)
+        slot = {
+            "start": "2026-11-24T09:00:00-06:00",
+            "end": "2026-11-24T09:30:00-06:00",
+            "time_zone": "America/Chicago",
+        }
+        slot_id = client.post("/um/availability", headers=MD, json={"slots": [slot]}).json()[0]["id"]
         scheduled = client.post(
             f"/um/cases/{case_id}/p2p",
-            headers=MD,
-            json={"scheduled_at": "2026-11-24T15:00:00Z", "contact": "Dr. Smith, 555-0100"},
+            headers=NURSE,
+            json={"slot_id": slot_id, "contact": "Dr. Smith, 555-0100", "join": "Bridge 555-0199, code 4321"},
         )
         assert scheduled.json()["status"] == "p2p_scheduled"
+        assert deliver(database, clock) == 1
+        booked = orjson.loads(inbox.calls[2].request.content)["entry"][1]["resource"]["entry"][0]["resource"]
+        assert booked["processNote"][-1] == {
+            "type": "display",
+            "text": "Peer-to-peer discussion with Dr. Elena Diaz booked for 2026-11-24 09:00 America/Chicago "
+            "(15:00 UTC). Join: Bridge 555-0199, code 4321. Contact: Dr. Smith, 555-0100.",
+        }
         overturned = client.post(
             f"/um/cases/{case_id}/p2p/result",
             headers=MD,
@@ -126,13 +140,14 @@ def test_pended_to_denied_to_overturned_with_a_notification_at_each_decision(
         assert overturned.json()["status"] == "decided"
         assert overturned.json()["items"][0]["review_action"] == "A1"
         assert deliver(database, clock) == 1
-        final = orjson.loads(inbox.calls[2].request.content)
+        final = orjson.loads(inbox.calls[3].request.content)
         final_response = final["entry"][1]["resource"]["entry"][0]["resource"]
         assert review_code_of(final_response["item"][0]) == "A1"
+        assert "processNote" not in final_response  # the booking note went with the booking
         assert {p["name"]: p.get("valueString") for p in final["entry"][0]["resource"]["parameter"]}[
             "events-since-subscription-start"
-        ] == "2"
-        assert inbox.call_count == 3
+        ] == "3"
+        assert inbox.call_count == 4
 
     # $inquire and the portal read show the same current answer.
     read = client.get(f"/fhir/ClaimResponse/{case_id}").json()

@@ -21,6 +21,7 @@ from .api import (
     health,
     members,
     notices,
+    p2p,
     reports,
     review,
     staff,
@@ -96,6 +97,7 @@ def create_app(
     app.include_router(fhir.router)
     app.include_router(subscriptions.router)
     app.include_router(review.router)
+    app.include_router(p2p.router)
     app.include_router(reports.router)
     app.include_router(reports.metrics_router)
     app.include_router(ui.router)

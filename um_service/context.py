@@ -31,3 +31,6 @@ class RequestContext:
     eligibility: str = "auto"
     # Who providers and members contact about a decision (written notices).
     notice_contact: str = DEFAULT_NOTICE_CONTACT
+    # Where care-management referral events are delivered (notify/referrals.py); None: listed only.
+    referral_endpoint: str | None = None
+    referral_headers: tuple[str, ...] = ()

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     # The contact line of written notices (phone, hours, address).
     notice_contact: str = DEFAULT_NOTICE_CONTACT
 
+    # Where care-management referral events go (outbox, JSON POST), with extra headers ("Name: value"); unset:
+    # referrals are only listed under /um/referrals.
+    referral_endpoint: str | None = None
+    referral_headers: list[str] = []
+
     # Limits on what a caller may send; each answered with a clear OperationOutcome.
     max_body_bytes: int = 5 * 1024 * 1024
     max_json_depth: int = 64

@@ -165,6 +165,8 @@ def _context(request: Request, settings: SettingsDep, session: SessionDep) -> Re
         due_overrides=settings.due_overrides,
         eligibility=settings.eligibility,
         notice_contact=settings.notice_contact,
+        referral_endpoint=settings.referral_endpoint,
+        referral_headers=tuple(settings.referral_headers),
         limits=Limits(
             max_json_depth=settings.max_json_depth,
             max_bundle_entries=settings.max_bundle_entries,

@@ -1,15 +1,17 @@
-"""Written notices of a case (staff face): listed, and downloaded as issued (PDF or HTML)."""
+"""Written notices of a case (staff face): listed, and downloaded as issued (PDF or HTML); and the care-management
+referrals the rules asked for."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from ..db.models import CaseNotice
 from ..errors import NotFound
+from ..notify import referrals
 from .deps import CaseDep, SessionDep
 
 router = APIRouter(prefix="/um", tags=["UM review"])
@@ -55,3 +57,14 @@ def download_notice(
     return Response(
         row.pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}.pdf"'}
     )
+
+
+@router.get("/referrals")
+def list_referrals(
+    session: SessionDep,
+    program: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """Care-management referrals, newest first: the case, the program and reason the rule gave, and whether the
+    referral event reached the configured endpoint (pending, sent, failed, or no endpoint configured)."""
+    return referrals.listing(session, program=program, limit=limit)

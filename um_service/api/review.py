@@ -74,21 +74,6 @@ class DenyIn(BaseModel):
     reason_text: str = Field(min_length=1)
 
 
-class P2PIn(BaseModel):
-    """A peer-to-peer review appointment."""
-
-    scheduled_at: dt.datetime
-    contact: str = Field(min_length=1)
-
-
-class P2PResultIn(BaseModel):
-    """A peer-to-peer result; overturned approves the denied items named (all denied items when none are)."""
-
-    outcome: Literal["overturned", "upheld"]
-    note: str = ""
-    items: list[ApprovalIn] = []
-
-
 class ExtendIn(BaseModel):
     """An extension of the review time."""
 
@@ -96,7 +81,8 @@ class ExtendIn(BaseModel):
     days: int = Field(default=14, ge=1, le=14)
 
 
-def _approvals(items: list[ApprovalIn]) -> list[ItemApproval]:
+def item_approvals(items: list[ApprovalIn]) -> list[ItemApproval]:
+    """The approvals a body names, as the review actions take them."""
     return [
         ItemApproval(
             i.sequence, i.quantity, i.start.isoformat() if i.start else None, i.end.isoformat() if i.end else None
@@ -154,7 +140,9 @@ def approve(
     case: LockedCaseDep, body: ApproveIn, session: SessionDep, context: ContextDep, actor: ActorDep
 ) -> dict[str, Any]:
     """Approve items in full (A1) or modified (A6, with the authorized quantity or period)."""
-    actions.approve(session, case=case, actor=actor, approvals=_approvals(body.items), note=body.note, context=context)
+    actions.approve(
+        session, case=case, actor=actor, approvals=item_approvals(body.items), note=body.note, context=context
+    )
     return _details(session, case)
 
 
@@ -197,32 +185,6 @@ def deny(
         sequences=body.items,
         reason_code=body.reason_code,
         reason_text=body.reason_text,
-        context=context,
-    )
-    return _details(session, case)
-
-
-@router.post("/cases/{case_id}/p2p", responses=_ERRORS)
-def schedule_p2p(
-    case: LockedCaseDep, body: P2PIn, session: SessionDep, context: ContextDep, actor: ActorDep
-) -> dict[str, Any]:
-    """Schedule a peer-to-peer review with the requesting provider (medical directors)."""
-    actions.schedule_p2p(session, case=case, actor=actor, at=body.scheduled_at, contact=body.contact, context=context)
-    return _details(session, case)
-
-
-@router.post("/cases/{case_id}/p2p/result", responses=_ERRORS)
-def record_p2p(
-    case: LockedCaseDep, body: P2PResultIn, session: SessionDep, context: ContextDep, actor: ActorDep
-) -> dict[str, Any]:
-    """Record the peer-to-peer result; an overturn approves the denied items."""
-    actions.record_p2p(
-        session,
-        case=case,
-        actor=actor,
-        overturned=body.outcome == "overturned",
-        note=body.note,
-        approvals=_approvals(body.items),
         context=context,
     )
     return _details(session, case)

@@ -64,6 +64,17 @@ class Identifier(BaseModel):
     value: str
 
 
+class Stay(BaseModel):
+    """An inpatient stay under concurrent review: dates as YYYY-MM-DD, days counted as nights."""
+
+    admitted_on: str
+    discharged_on: str | None
+    days_requested: int | None = Field(description="admission to the requested end or discharge; None: open")
+    days_authorized: int | None
+    days_used: int | None = Field(description="admission to discharge, once discharged")
+    next_review_on: str | None = Field(description="the last authorized day, while the member is in hospital")
+
+
 class CaseView(BaseModel):
     """A UM case."""
 
@@ -88,6 +99,7 @@ class CaseView(BaseModel):
     p2p_at: datetime | None
     p2p_contact: str | None
     decided_at: datetime | None
+    stay: Stay | None = Field(None, description="an inpatient admission's days (concurrent review)")
     identifiers: list[Identifier]
     items: list[ItemView]
 

@@ -63,6 +63,7 @@ POLICY: dict[str, Rule] = {
     "download_attachment": Rule(STAFF, "um/review"),
     "list_notices": Rule(STAFF, "um/review"),
     "download_notice": Rule(STAFF, "um/review"),
+    "list_referrals": Rule(STAFF, "um/review"),
     # Staff face: reading and working cases
     "get_case": Rule(STAFF, "um/review"),
     "replay_case": Rule(STAFF, "um/review"),
@@ -79,7 +80,14 @@ POLICY: dict[str, Rule] = {
     "escalate": Rule(REVIEWERS, "um/review"),
     "deny": Rule(frozenset({"medical_director"}), "um/review"),  # only a medical director denies
     "schedule_p2p": Rule(REVIEWERS, "um/review"),
+    "reschedule_p2p": Rule(REVIEWERS, "um/review"),
+    "cancel_p2p": Rule(REVIEWERS, "um/review"),
     "record_p2p": Rule(REVIEWERS, "um/review"),
+    # Peer-to-peer availability: a medical director publishes and withdraws their own; reviewers read and book it.
+    "publish_availability": Rule(frozenset({"medical_director"}), "um/review"),
+    "withdraw_slot": Rule(frozenset({"medical_director"}), "um/review"),
+    "list_availability": Rule(REVIEWERS, "um/review"),
+    "p2p_day": Rule(REVIEWERS, "um/review"),
     "extend": Rule(REVIEWERS, "um/review"),
     "cms_0057": Rule(STAFF, "um/review"),
     "operations_figures": Rule(STAFF, "um/review"),

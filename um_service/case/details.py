@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..db import repository
+from ..db.models import Case
 from ..fhir.questionnaire import questionnaire_responses
 
 
@@ -62,8 +63,21 @@ def details(session: Session, case_id: str) -> dict[str, Any] | None:
         "p2p_at": case.p2p_at,
         "p2p_contact": case.p2p_contact,
         "decided_at": case.decided_at,
+        "stay": _stay(case) if case.admitted_on is not None else None,
         "identifiers": [{"system": s, "value": v} for s, v in sorted(repository.identifiers_of(session, case_id))],
         "items": items,
+    }
+
+
+def _stay(case: Case) -> dict[str, Any]:
+    """An inpatient stay's dates and days (case/stays.py)."""
+    return {
+        "admitted_on": case.admitted_on,
+        "discharged_on": case.discharged_on,
+        "days_requested": case.days_requested,
+        "days_authorized": case.days_authorized,
+        "days_used": case.days_used,
+        "next_review_on": case.next_review_on,
     }
 
 

@@ -5,6 +5,7 @@ P2P, appeal, extension, the clock's near-breach flag).
     received -> approved | not_required | decided         (rules, at intake)
     received -> pended -> in_review (nurse) -> [info_requested] -> escalated -> in_md_review (MD)
              -> [p2p_scheduled] -> decided;  cancelled by the provider
+    a P2P cancelled or missed returns to the state it was booked from (in_md_review or decided)
 
 `begin` locks the case and refuses what the table does not allow (403 wrong role, 409 wrong state or held by someone
 else). The caller then changes items. `finish` derives the resulting state, stores a new ClaimResponse version when
@@ -31,8 +32,8 @@ from ..fhir.bundles import response_bundle
 from ..fhir.codes import ReviewAction
 from ..fhir.elements import person_name
 from ..fhir.pas_request import PasRequest
-from ..notify import notices, outbox
-from . import audit, response_versions
+from ..notify import notices, outbox, referrals
+from . import audit, response_versions, stays
 from .status import HUMAN_REVIEW, OPEN, CaseStatus, status_from_items
 
 S = CaseStatus
@@ -54,6 +55,9 @@ class Action(enum.StrEnum):
     SCHEDULE_P2P = "p2p scheduled"
     P2P_UPHELD = "p2p upheld"
     P2P_OVERTURNED = "p2p overturned"
+    RESCHEDULE_P2P = "p2p rescheduled"
+    CANCEL_P2P = "p2p cancelled"
+    P2P_MISSED = "p2p missed"
     EXTEND = "extended"
     APPEAL = "appeal filed"
     APPEAL_UPHELD = "appeal upheld"
@@ -71,6 +75,8 @@ class Rule:
     holder_only: bool = True
     # Where a case still holding pended items goes after a derived change (None: stays in review, else pends).
     while_pended: CaseStatus | None = None
+    # The states a change may send the case back to (the one it was in before, named by `Change.back_to`).
+    back_to: frozenset[CaseStatus] = frozenset()
 
 
 def _rule(allowed: Iterable[CaseStatus], to: CaseStatus | None, **kwargs: Any) -> Rule:
@@ -78,6 +84,8 @@ def _rule(allowed: Iterable[CaseStatus], to: CaseStatus | None, **kwargs: Any) -
 
 
 _NOT_CANCELLED = frozenset(CaseStatus) - {S.CANCELLED}
+# A peer-to-peer review is booked before or after the decision; cancelled or missed, the case goes back there.
+_BEFORE_P2P = frozenset({S.IN_MD_REVIEW, S.DECIDED})
 
 TABLE: Mapping[Action, Mapping[str, Rule]] = {
     Action.SUBMIT: {PROVIDER: _rule({S.RECEIVED}, None, holder_only=False)},
@@ -96,9 +104,22 @@ TABLE: Mapping[Action, Mapping[str, Rule]] = {
     },
     Action.ESCALATE: {NURSE: _rule({S.IN_REVIEW, S.INFO_REQUESTED}, S.ESCALATED)},
     Action.DENY: {MEDICAL_DIRECTOR: _rule({S.IN_MD_REVIEW}, None)},
-    Action.SCHEDULE_P2P: {MEDICAL_DIRECTOR: _rule({S.IN_MD_REVIEW, S.DECIDED}, S.P2P_SCHEDULED)},
+    # A nurse books, moves or cancels a P2P on a director's behalf (the case passes to the slot's director).
+    Action.SCHEDULE_P2P: {
+        NURSE: _rule(_BEFORE_P2P, S.P2P_SCHEDULED, holder_only=False),
+        MEDICAL_DIRECTOR: _rule(_BEFORE_P2P, S.P2P_SCHEDULED, holder_only=False),
+    },
+    Action.RESCHEDULE_P2P: {
+        NURSE: _rule({S.P2P_SCHEDULED}, S.P2P_SCHEDULED, holder_only=False),
+        MEDICAL_DIRECTOR: _rule({S.P2P_SCHEDULED}, S.P2P_SCHEDULED, holder_only=False),
+    },
+    Action.CANCEL_P2P: {
+        NURSE: _rule({S.P2P_SCHEDULED}, None, holder_only=False, back_to=_BEFORE_P2P),
+        MEDICAL_DIRECTOR: _rule({S.P2P_SCHEDULED}, None, holder_only=False, back_to=_BEFORE_P2P),
+    },
     Action.P2P_UPHELD: {MEDICAL_DIRECTOR: _rule({S.P2P_SCHEDULED}, None, while_pended=S.IN_MD_REVIEW)},
     Action.P2P_OVERTURNED: {MEDICAL_DIRECTOR: _rule({S.P2P_SCHEDULED}, None, while_pended=S.IN_MD_REVIEW)},
+    Action.P2P_MISSED: {MEDICAL_DIRECTOR: _rule({S.P2P_SCHEDULED}, None, back_to=_BEFORE_P2P)},
     Action.EXTEND: {
         NURSE: _rule(OPEN, None, holder_only=False),
         MEDICAL_DIRECTOR: _rule(OPEN, None, holder_only=False),
@@ -144,7 +165,8 @@ class Actor:
 
 @dataclass
 class Change:
-    """A change of one case under way: the locked case, its items by sequence, and what the audit row will say."""
+    """A change of one case under way: the locked case, its items by sequence, what the audit row will say, and for
+    an action that returns the case to an earlier state, that state (from what the caller stored)."""
 
     case: Case
     items: dict[int, CaseItem]
@@ -152,6 +174,7 @@ class Change:
     actor: Actor
     rule: Rule
     detail: dict[str, Any] = field(default_factory=dict)
+    back_to: CaseStatus | None = None
 
 
 def allows(action: Action, role: str, status: str) -> bool:
@@ -217,7 +240,7 @@ def finish(
     return the case's current ClaimResponse. `request` is the request being accepted (else the latest stored);
     `then` runs once the state is set (routing a pended or escalated case) and adds a sentence to the reason."""
     case = change.case
-    status = change.rule.to if change.rule.to is not None else derive(change)
+    status = _next_status(change)
     case.status = status
     case.updated_at = context.now
     if status in (S.APPROVED, S.NOT_REQUIRED, S.DECIDED) and case.decided_at is None:
@@ -227,6 +250,7 @@ def finish(
     if then is not None:
         reason = f"{reason} {then(case)}".strip()
     items = sorted(change.items.values(), key=lambda i: i.sequence)
+    stays.refresh(case, items)
     answered = request or response_versions.latest_request(session, case)
     resource, published = response_versions.publish_if_changed(
         session,
@@ -236,19 +260,7 @@ def finish(
         now=context.now,
         payer_system=context.payer_system,
     )
-    # The provider hears of its own submit, update or cancel in the HTTP answer; of anything else, by notification.
-    if any(i.review_action in notices.NOTICED for i in items):
-        issued = notices.issue(
-            session,
-            case,
-            items,
-            parties=_names(answered),
-            rules=getattr(context, "rules", None),
-            contact=getattr(context, "notice_contact", DEFAULT_NOTICE_CONTACT),
-            now=context.now,
-        )
-        if issued:
-            change.detail["notices"] = [{"id": n.id, "audience": n.audience, "kind": n.kind} for n in issued]
+    _notices_and_referrals(session, change, items, answered, context)
     if published and (change.actor.role != PROVIDER or change.action == Action.ATTACH):
         _announce(session, change, answered, resource, context)
     change.detail.update(audit.outcome(case.status, items))
@@ -264,6 +276,46 @@ def finish(
     )
     session.flush()
     return resource
+
+
+def _next_status(change: Change) -> CaseStatus:
+    """The table's state for the action, the earlier state the change returns to, or the state the items imply."""
+    if change.rule.back_to:
+        back = change.back_to
+        assert back is not None, f"{change.action.name} names the state the case returns to"
+        assert back in change.rule.back_to, f"{change.action.name} may not return a case to {back}"
+        return back
+    return change.rule.to if change.rule.to is not None else derive(change)
+
+
+def _notices_and_referrals(
+    session: Session, change: Change, items: list[CaseItem], answered: PasRequest, context: Moment
+) -> None:
+    """Written notices of denials and partial approvals; the care-management referrals the items' rules ask for."""
+    case, rules = change.case, getattr(context, "rules", None)
+    if any(i.review_action in notices.NOTICED for i in items):
+        issued = notices.issue(
+            session,
+            case,
+            items,
+            parties=_names(answered),
+            rules=rules,
+            contact=getattr(context, "notice_contact", DEFAULT_NOTICE_CONTACT),
+            now=context.now,
+        )
+        if issued:
+            change.detail["notices"] = [{"id": n.id, "audience": n.audience, "kind": n.kind} for n in issued]
+    referred = referrals.refer(
+        session,
+        case,
+        items,
+        rules=rules,
+        endpoint=getattr(context, "referral_endpoint", None),
+        headers=getattr(context, "referral_headers", ()),
+        now=context.now,
+    )
+    if referred:
+        change.detail["referrals"] = [{"program": r.program, "sequence": r.sequence} for r in referred]
 
 
 def _names(request: PasRequest) -> dict[str, str]:
@@ -298,6 +350,9 @@ def _verb(action: Action) -> str:
     verbs = {
         Action.P2P_UPHELD: "record a peer-to-peer result",
         Action.P2P_OVERTURNED: "record a peer-to-peer result",
+        Action.P2P_MISSED: "record a peer-to-peer result",
+        Action.RESCHEDULE_P2P: "reschedule a peer-to-peer review",
+        Action.CANCEL_P2P: "cancel a peer-to-peer review",
         Action.APPEAL_UPHELD: "decide an appeal",
         Action.APPEAL_APPROVED: "decide an appeal",
         Action.SCHEDULE_P2P: "schedule a peer-to-peer review",

@@ -130,6 +130,13 @@ class Case(Base):
     p2p_at: Mapped[datetime | None] = mapped_column(Timestamp)
     p2p_contact: Mapped[str | None] = mapped_column(String(300))
     decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # A concurrent review's admission (case/stays.py): dates as YYYY-MM-DD, days as counted nights.
+    admitted_on: Mapped[str | None] = mapped_column(String(10))
+    discharged_on: Mapped[str | None] = mapped_column(String(10))
+    days_requested: Mapped[int | None] = mapped_column(Integer)
+    days_authorized: Mapped[int | None] = mapped_column(Integer)
+    days_used: Mapped[int | None] = mapped_column(Integer)
+    next_review_on: Mapped[str | None] = mapped_column(String(10), index=True)
 
 
 class CaseIdentifier(Base):
@@ -312,7 +319,10 @@ class OutboxMessage(Base):
     __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    # A provider's subscription; None for a message to a configured endpoint (care-management referrals).
+    subscription_id: Mapped[str | None] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str | None] = mapped_column(String(2000))
+    headers: Mapped[list[str] | None] = mapped_column(JsonText)
     kind: Mapped[str] = mapped_column(String(30))
     case_id: Mapped[str | None] = mapped_column(String(36))
     body: Mapped[str] = mapped_column(Text)
@@ -476,3 +486,46 @@ class CaseNotice(Base):
     html: Mapped[str] = mapped_column(Text)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     issued_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class P2PSlot(Base):
+    """A time a medical director published for peer-to-peer reviews, and the case booked into it (at most one).
+
+    `status` is free, booked, held (the discussion took place), missed (the provider did not attend) or cancelled
+    (withdrawn by the director); `returns_to` is the state the booked case was in before, where a cancelled or
+    missed review sends it back."""
+
+    __tablename__ = "p2p_slots"
+    __table_args__ = (Index("ix_p2p_slots_reviewer_id_starts_at", "reviewer_id", "starts_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reviewer_id: Mapped[str] = mapped_column(ForeignKey("reviewers.id"))
+    starts_at: Mapped[datetime] = mapped_column(Timestamp)
+    ends_at: Mapped[datetime] = mapped_column(Timestamp)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    returns_to: Mapped[str | None] = mapped_column(String(30))
+    contact: Mapped[str | None] = mapped_column(String(300))
+    join_instructions: Mapped[str | None] = mapped_column(Text)
+    booked_by: Mapped[str | None] = mapped_column(String(100))
+    booked_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    published_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class CareReferral(Base):
+    """A care-management referral a rule asked for on an item (notify/referrals.py), once per item and program."""
+
+    __tablename__ = "care_referrals"
+    __table_args__ = (UniqueConstraint("case_id", "sequence", "program"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    program: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    rule_id: Mapped[str] = mapped_column(String(200))
+    member_id: Mapped[str | None] = mapped_column(String(200))
+    # The outbox message carrying it to the care-management endpoint; None when no endpoint is configured.
+    outbox_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)

@@ -43,6 +43,11 @@ class ItemOutcome:
     reason_code: str | None = None
     # Where an approval that cannot stand (a benefit limit reached) goes for review.
     fallback_queue: str | None = None
+    # An admission's initial stay and the days automation may extend it by (case/stays.py).
+    stay_days: int | None = None
+    extend_days: int | None = None
+    # The care-management referral the deciding rule asks for: (program, reason).
+    referral: tuple[str, str] | None = None
 
 
 def evaluate(
@@ -187,7 +192,13 @@ def _outcome(
 ) -> ItemOutcome:
     trace.append({"rule": rule.id, "applies": True, "rule_set": version})
     outcome = _action(item, rule, facts, trace)
-    return replace(outcome, rule_id=rule.id, trace=tuple(trace))
+    referral = rule.rule.referral
+    return replace(
+        outcome,
+        rule_id=rule.id,
+        trace=tuple(trace),
+        referral=(referral.program, referral.reason.strip()) if referral is not None else None,
+    )
 
 
 def _action(item: RequestedItem, rule: CompiledRule, facts: _Facts, trace: list[dict[str, Any]]) -> ItemOutcome:
@@ -240,6 +251,8 @@ def _action(item: RequestedItem, rule: CompiledRule, facts: _Facts, trace: list[
         f"Approved: {rule.rule.description.strip()} ({rule.id})",
         authorized_period=_authorized_period(item, outcome.authorized_days),
         fallback_queue=fallback,
+        stay_days=outcome.stay_days,
+        extend_days=outcome.extend_days,
     )
 
 

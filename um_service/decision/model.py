@@ -162,6 +162,10 @@ class Outcome(Strict):
     max_quantity: Annotated[float, Field(gt=0)] | None = None
     # Where an approve rule sends what it may not approve (too many units, missing documents).
     fallback_queue: str | None = None
+    # An inpatient admission (case/stays.py): the initial length of stay approved, in days (nights), and how many
+    # more days a continued-stay update may add without a nurse.
+    stay_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    extend_days: Annotated[int, Field(ge=1, le=365)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -183,9 +187,24 @@ class Outcome(Strict):
             raise ValueError("a 'pend' outcome names the 'queue' that reviews the item")
         if self.decision != "pend" and self.skills:
             raise ValueError("'skills' go with a 'pend' outcome")
-        if self.decision != "approve" and (self.authorized_days or self.max_quantity or self.fallback_queue):
-            raise ValueError("'authorized_days', 'max_quantity' and 'fallback_queue' go with an 'approve' outcome")
+        approve_only = (self.authorized_days, self.max_quantity, self.fallback_queue, self.stay_days, self.extend_days)
+        if self.decision != "approve" and any(v is not None for v in approve_only):
+            raise ValueError(
+                "'authorized_days', 'max_quantity', 'fallback_queue', 'stay_days' and 'extend_days' go with an "
+                "'approve' outcome"
+            )
+        if self.extend_days is not None and self.stay_days is None:
+            raise ValueError("'extend_days' extends an initial stay: give 'stay_days' too")
+        if self.stay_days is not None and self.authorized_days is not None:
+            raise ValueError("a stay is authorized by 'stay_days'; 'authorized_days' is for other services")
         return self
+
+
+class Referral(Strict):
+    """A care-management referral a rule asks for when it applies (e.g. oncology, heart-failure admissions)."""
+
+    program: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    reason: str = Field(min_length=10)
 
 
 class Rule(Strict):
@@ -202,6 +221,7 @@ class Rule(Strict):
     documents: tuple[DocumentRequirement, ...] = ()
     questions: tuple[Question, ...] = ()
     outcome: Outcome
+    referral: Referral | None = None
 
     @model_validator(mode="after")
     def _documents_need_a_decision(self) -> Rule:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .admission import stay_extensions
 from .codes import (
     EXT_ADMINISTRATION_REFERENCE_NUMBER,
     EXT_CLAIM_RESPONSE_REVIEWER,
@@ -45,6 +46,8 @@ class ItemResult:
     authorized_quantity: float | None = None
     reason_code: str | None = None
     human: bool = False  # decided by a clinician rather than automation
+    stay: bool = False  # an inpatient stay authorized from the admission day (its dates go in admissionDates)
+    discharged: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class CaseView:
     items: Sequence[ItemResult]
     # When the decision on pended items is due (stated in their notes and the disposition).
     due: datetime | None = None
+    # A booked peer-to-peer review in words: when, with whom, how to join (review.availability.booked_note).
+    p2p_note: str | None = None
 
 
 def outcome_of(items: Sequence[ItemResult]) -> str:
@@ -114,6 +119,7 @@ def claim_response(view: CaseView, *, payer_system: str) -> dict[str, Any]:
     notes = [
         {"number": r.sequence, "type": "display", "text": text} for r in view.items if (text := _note(r, view.due))
     ]
+    notes += _p2p_note(view)
     if notes:
         resource["processNote"] = notes
     tracking = {"system": payer_system, "value": view.preauth_ref}
@@ -139,6 +145,11 @@ _PHRASES = {
 
 def _due(due: datetime) -> str:
     return due.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _p2p_note(view: CaseView) -> list[dict[str, Any]]:
+    """The booked peer-to-peer review as a note on the whole answer (no item cites it by number)."""
+    return [{"type": "display", "text": view.p2p_note}] if view.p2p_note else []
 
 
 def _note(result: ItemResult, due: datetime | None) -> str | None:
@@ -219,6 +230,8 @@ def _item(result: ItemResult, preauth_ref: str) -> dict[str, Any]:
     if result.authorized_period is not None:
         start, end = result.authorized_period
         extensions.append({"url": EXT_ITEM_PREAUTH_PERIOD, "valuePeriod": {"start": start, "end": end}})
+    if result.stay:
+        extensions += stay_extensions(result.authorized_period, result.discharged)
     review_action: list[dict[str, Any]] = [
         {
             "url": EXT_REVIEW_ACTION_CODE,

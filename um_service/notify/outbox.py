@@ -82,11 +82,12 @@ def announce(
 class _Claimed:
     id: int
     kind: str
-    subscription_id: str
+    subscription_id: str | None
     endpoint: str
     headers: dict[str, str]
     body: bytes
     lease: dt.datetime
+    content_type: str = "application/fhir+json"
 
 
 def deliver_due(database: Database, client: httpx.Client, *, now: dt.datetime, policy: DeliveryPolicy) -> int:
@@ -114,24 +115,39 @@ def _claim(database: Database, *, now: dt.datetime, policy: DeliveryPolicy) -> l
         ).all()
         claimed = []
         for row in rows:
-            subscription = session.get(Subscription, row.subscription_id)
+            if row.subscription_id is None and row.endpoint:
+                # A message to a configured endpoint (a care-management referral), not to a subscriber.
+                row.locked_until = lease
+                headers = _headers(row.headers or [])
+                claimed.append(
+                    _Claimed(
+                        row.id, row.kind, None, row.endpoint, headers, row.body.encode(), lease, "application/json"
+                    )
+                )
+                continue
+            subscription = session.get(Subscription, row.subscription_id) if row.subscription_id else None
             if subscription is None or subscription.status == "off":
                 row.status = "failed"
                 row.last_error = "subscription removed"
                 continue
             row.locked_until = lease
-            headers = {}
-            for header in subscription.headers:
-                name, _, value = header.partition(":")
-                headers[name.strip()] = value.strip()
+            headers = _headers(subscription.headers)
             claimed.append(
                 _Claimed(row.id, row.kind, subscription.id, subscription.endpoint, headers, row.body.encode(), lease)
             )
         return claimed
 
 
+def _headers(lines: list[str]) -> dict[str, str]:
+    headers = {}
+    for header in lines:
+        name, _, value = header.partition(":")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
 def _send(client: httpx.Client, message: _Claimed, policy: DeliveryPolicy) -> str | None:
-    headers = {**message.headers, "Content-Type": "application/fhir+json"}
+    headers = {**message.headers, "Content-Type": message.content_type}
     try:
         response = client.post(message.endpoint, content=message.body, headers=headers, timeout=policy.timeout)
     except httpx.HTTPError as exc:
@@ -150,7 +166,7 @@ def _record(
             return  # our lease ran out and another worker took the message over
         row.attempts += 1
         row.locked_until = None
-        subscription = session.get(Subscription, message.subscription_id)
+        subscription = session.get(Subscription, message.subscription_id) if message.subscription_id else None
         if error is None:
             row.status = "sent"
             row.sent_at = now

@@ -13,7 +13,7 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..case import clocks, lifecycle, review_types
+from ..case import clocks, lifecycle, review_types, stays
 from ..case.lifecycle import PROVIDER, Action, Actor
 from ..case.records import new_item, record_keys, store_submission
 from ..case.status import CaseStatus, Priority, new_preauth_ref
@@ -23,6 +23,7 @@ from ..coverage.benefits import ADMINISTRATIVE
 from ..db import repository
 from ..db.models import Case, CaseItem
 from ..errors import Forbidden
+from ..fhir.admission import admission_of
 from ..fhir.bundles import BusinessRefusal
 from ..fhir.codes import RejectReason
 from ..fhir.pas_request import PasRequest, read_submit_request
@@ -127,7 +128,8 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
         )
     priority = Priority.EXPEDITED if request.expedited else Priority.STANDARD
     line_of_business = membership.line_of_business
-    review_type = review_types.review_type_of(request, context.now.date())
+    admission = admission_of(request)
+    review_type = review_types.review_type_of(request, context.now.date(), admission)
     case = Case(
         id=str(uuid.uuid4()),
         submitter=context.submitter,
@@ -146,6 +148,9 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
     session.flush()
     record_keys(session, case=case, request=request, submitter=context.submitter)
     outcomes = benefits.decide(session, request, membership, context, received=case.received_at)
+    if admission is not None:
+        stays.record(case, admission)
+        outcomes = stays.admit(admission, outcomes)
     items = [new_item(case.id, requested, outcomes.get(requested.sequence), context) for requested in request.items]
     session.add_all(items)
     actor = Actor(context.submitter, PROVIDER)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from .. import decision
-from ..case import clocks, lifecycle, review_types
+from ..case import clocks, lifecycle, review_types, stays
 from ..case.lifecycle import PROVIDER, Action, Actor
 from ..case.records import (
     apply_outcome,
@@ -25,6 +25,7 @@ from ..context import RequestContext
 from ..coverage import benefits
 from ..db import repository
 from ..db.models import Case, CaseItem
+from ..fhir.admission import admission_of
 from ..fhir.bundles import BusinessRefusal
 from ..fhir.codes import FollowupAction, RejectReason, ReviewAction
 from ..fhir.elements import identifier_pairs
@@ -52,6 +53,9 @@ def apply(session: Session, *, request: PasRequest, context: RequestContext) -> 
         case.priority = Priority.EXPEDITED
         expedited_due = clocks.due_for(context.now, Priority.EXPEDITED, case.line_of_business, context.due_overrides)
         case.due_at = min(case.due_at, expedited_due)
+    if any(_in_concurrent_review(change.items[seq]) for seq, _ in changes):
+        case.due_at = stays.due(context.now, case.line_of_business, context.due_overrides)
+        case.near_breach = False
     record_keys(session, case=case, request=request, submitter=context.submitter)
     change.detail["changes"] = [{"sequence": seq, "change": what} for seq, what in changes]
 
@@ -67,6 +71,10 @@ def apply(session: Session, *, request: PasRequest, context: RequestContext) -> 
     )
     kind = "cancel" if request.cancels_all else "update"
     return store_submission(session, case=case, request=request, claim_response=resource, kind=kind, context=context)
+
+
+def _in_concurrent_review(item: CaseItem) -> bool:
+    return item.review_action == ReviewAction.PENDED and item.queue == stays.CONCURRENT_QUEUE
 
 
 def _prior_case(
@@ -133,6 +141,12 @@ def _apply_items(
 ) -> list[tuple[int, str]]:
     """Cancel, add or re-decide items; return (sequence, what happened) for each one that changed."""
     outcomes = benefits.decide_again(session, request, context, received=case.received_at, case_id=case.id)
+    stay_changed: frozenset[int] = frozenset()
+    admission = admission_of(request) if case.admitted_on is not None else None
+    if admission is not None:
+        # A continued stay or a discharge changes the admission's dates, not the stay items themselves.
+        stay_changed = admission.items if stays.record(case, admission) else frozenset()
+        outcomes = stays.continue_stay(admission, outcomes, existing)
     in_review = case.status in HUMAN_REVIEW
     # Only a case a reviewer holds waits on documents outside automation; skip the bundle walk otherwise.
     present = decision.present_documents(request) if in_review else frozenset()
@@ -166,10 +180,14 @@ def _apply_items(
             row.content_hash != requested.content_hash
             or row.review_action == ReviewAction.CANCELLED
             or lifecycle.awaits_documents(row)
+            or requested.sequence in stay_changed
         ):
-            # Changed, re-requested, or pended for documents this update may carry: decide it again.
+            # Changed, re-requested, pended for documents this update may carry, or its stay's dates moved: decide
+            # it again.
             if row.content_hash != requested.content_hash:
                 what = "changed"
+            elif requested.sequence in stay_changed:
+                what = "stay dates changed"
             elif row.review_action == ReviewAction.CANCELLED:
                 what = "requested again"
             else:

@@ -20,6 +20,9 @@ Definitions (each figure carries its numerator and denominator):
 - **Retrospective reviews** (every service date before receipt: the service was given already) are not prior
   authorization decisions and are left out of every figure and of the appeals; `retrospective_reviews_excluded` says
   how many such requests were decided in the period (case/review_types.py).
+- **Concurrent reviews** (inpatient admissions) are prior authorization decisions: an admission counts once, at its
+  initial determination (the first days authorized, or pended to a nurse and then decided); continued-stay updates
+  decided later are not new requests. `determinations_by_review_type` splits the counted requests.
 - **Items and services requiring prior authorization**: every service the rule pack covers with an outcome other
   than `not_required`, as code lists, ranges and value sets with the rules' descriptions.
 """
@@ -75,6 +78,7 @@ class _Determined:
     hours: float
     extended: bool
     administrative: bool = False
+    review_type: str = "prospective"
 
 
 def _percent(key: str, title: str, numerator: int, denominator: int) -> Figure:
@@ -96,7 +100,15 @@ def _classify(actions: Iterable[str]) -> str:
 
 def _determinations(session: Session, *, start: dt.datetime, end: dt.datetime, entity: str | None) -> list[_Determined]:
     statement = (
-        select(AuditEvent.case_id, AuditEvent.at, AuditEvent.action, AuditEvent.detail, Case.priority, Case.received_at)
+        select(
+            AuditEvent.case_id,
+            AuditEvent.at,
+            AuditEvent.action,
+            AuditEvent.detail,
+            Case.priority,
+            Case.received_at,
+            Case.review_type,
+        )
         .join(Case, Case.id == AuditEvent.case_id)
         .where(Case.received_at < end, Case.review_type != RETROSPECTIVE)
         .order_by(AuditEvent.case_id, AuditEvent.id)
@@ -105,7 +117,7 @@ def _determinations(session: Session, *, start: dt.datetime, end: dt.datetime, e
         statement = statement.where(Case.line_of_business == entity)
     found = []
     current, done, extended = None, False, False
-    for case_id, at, action, detail, priority, received in session.execute(statement):
+    for case_id, at, action, detail, priority, received, review_type in session.execute(statement):
         if case_id != current:
             current, done, extended = case_id, False, False
         if done:
@@ -121,7 +133,7 @@ def _determinations(session: Session, *, start: dt.datetime, end: dt.datetime, e
                 denied = {seq for seq, action in actions.items() if action == "A3"}
                 administrative = outcome == "denied" and denied <= set(detail.get("administrative_items", ()))
                 hours = (at - received).total_seconds() / 3600
-                found.append(_Determined(priority, outcome, hours, extended, administrative))
+                found.append(_Determined(priority, outcome, hours, extended, administrative, review_type))
         elif status == "cancelled":
             done = True
     return found
@@ -220,6 +232,9 @@ def cms_0057(
             for priority in ("standard", "expedited")
         },
         "retrospective_reviews_excluded": _retrospective(session, start=start, end=end, entity=entity),
+        "determinations_by_review_type": {
+            kind: sum(d.review_type == kind for d in determined) for kind in ("prospective", "concurrent")
+        },
         "services_requiring_prior_authorization": services_requiring_authorization(rules),
         "figures": [f.as_dict() for f in figures],
     }

@@ -79,6 +79,30 @@ def snapshot(session: Session, *, now: dt.datetime) -> dict[str, Any]:
         "denied_items_by_kind": {kind: denials.get(kind, 0) for kind in ("administrative", "clinical")},
         "median_decision_hours_by_queue": {q: round(statistics.median(v), 2) for q, v in sorted(times.items())},
         "decisions_by_reviewer": dict(sorted(throughput.items())),
+        "concurrent_review": _stays(session, now=now),
+    }
+
+
+def _stays(session: Session, *, now: dt.datetime) -> dict[str, Any]:
+    """Inpatient stays (case/stays.py): how many members are in hospital under an authorization, and over the
+    admissions received in the window, the average length of stay requested, authorized and used (days)."""
+    in_hospital = session.scalar(select(func.count()).select_from(Case).where(Case.next_review_on.is_not(None)))
+    rows = session.execute(
+        select(Case.days_requested, Case.days_authorized, Case.days_used).where(
+            Case.admitted_on.is_not(None), Case.received_at >= now - WINDOW, Case.status != "cancelled"
+        )
+    ).all()
+
+    def average(values: list[int | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return round(statistics.fmean(known), 2) if known else None
+
+    return {
+        "stays_under_review": int(in_hospital or 0),
+        "admissions": len(rows),
+        "average_days_requested": average([r[0] for r in rows]),
+        "average_days_authorized": average([r[1] for r in rows]),
+        "average_days_used": average([r[2] for r in rows]),
     }
 
 
@@ -106,6 +130,16 @@ def prometheus(figures: dict[str, Any]) -> str:
     denied = Gauge("um_denied_items", "Items not certified in the window, by kind", ["kind"], registry=registry)
     for kind, count in figures["denied_items_by_kind"].items():
         denied.labels(kind=kind).set(count)
+    stays = figures["concurrent_review"]
+    Gauge("um_stays_under_review", "Inpatient stays authorized and not yet discharged", registry=registry).set(
+        stays["stays_under_review"]
+    )
+    length = Gauge(
+        "um_average_stay_days", "Average length of stay over recent admissions", ["measure"], registry=registry
+    )
+    for measure in ("requested", "authorized", "used"):
+        value = stays[f"average_days_{measure}"]
+        length.labels(measure=measure).set(value if value is not None else float("nan"))
     decisions = Gauge("um_reviewer_decisions", "Decisions in the window, by reviewer", ["reviewer"], registry=registry)
     for reviewer, count in figures["decisions_by_reviewer"].items():
         decisions.labels(reviewer=reviewer).set(count)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..case import lifecycle
+from ..case import lifecycle, stays
 from ..case.lifecycle import Action, Actor, Change
 from ..context import RequestContext
 from ..db.models import Case, CaseItem, Reviewer
@@ -83,26 +83,34 @@ def approve(
     change = lifecycle.begin(session, case=case, action=Action.APPROVE, actor=actor)
     items = _pended(change, [a.sequence for a in approvals])
     decided = {}
+    stay = stays.requested_period(case)
     for approval, item in zip(approvals, items, strict=True):
-        decided[item.sequence] = _approve_item(item, approval, actor, note, context)
+        decided[item.sequence] = _approve_item(item, approval, actor, note, context, requested=stay)
     change.detail["items"] = decided
     summary = ", ".join(f"item {seq} {code}" for seq, code in decided.items())
     lifecycle.finish(session, change, reason=f"{summary}. {note}".strip(), context=context)
 
 
-def _approve_item(item: CaseItem, approval: ItemApproval, actor: Actor, note: str, context: RequestContext) -> str:
+def _approve_item(
+    item: CaseItem,
+    approval: ItemApproval,
+    actor: Actor,
+    note: str,
+    context: RequestContext,
+    *,
+    requested: tuple[str | None, str | None] | None = None,
+) -> str:
+    """Approve one item; `requested` is the period asked for when the item's own dates do not say it (a stay)."""
     element = item.element
-    requested = as_dict(element.get("quantity")).get("value")
-    if approval.quantity is not None and isinstance(requested, (int, float)) and approval.quantity > requested:
-        raise Unprocessable(
-            f"item {item.sequence}: {approval.quantity:g} units is more than the {requested:g} requested"
-        )
-    start, end = _requested_period(element)
-    modified = (approval.quantity is not None and approval.quantity != requested) or (
+    units = as_dict(element.get("quantity")).get("value")
+    if approval.quantity is not None and isinstance(units, (int, float)) and approval.quantity > units:
+        raise Unprocessable(f"item {item.sequence}: {approval.quantity:g} units is more than the {units:g} requested")
+    start, end = requested or _requested_period(element)
+    modified = (approval.quantity is not None and approval.quantity != units) or (
         approval.start is not None and (approval.start, approval.end or end) != (start, end)
     )
     item.review_action = ReviewAction.MODIFIED if modified else ReviewAction.CERTIFIED
-    item.authorized_quantity = approval.quantity if approval.quantity is not None else requested
+    item.authorized_quantity = approval.quantity if approval.quantity is not None else units
     item.authorized_start = approval.start or start
     item.authorized_end = approval.end or end
     item.decided_by = actor.id
@@ -186,44 +194,6 @@ def deny(
         item.updated_at = context.now
     change.detail.update({"items": sequences, "reason_code": reason_code})
     reason = f"Items {', '.join(map(str, sequences))} denied ({reason_code}): {reason_text}"
-    lifecycle.finish(session, change, reason=reason, context=context)
-
-
-def schedule_p2p(
-    session: Session, *, case: Case, actor: Actor, at: dt.datetime, contact: str, context: RequestContext
-) -> None:
-    """Schedule a peer-to-peer review with the requesting provider."""
-    if not contact.strip():
-        raise Unprocessable("a peer-to-peer review needs a contact")
-    change = lifecycle.begin(session, case=case, action=Action.SCHEDULE_P2P, actor=actor)
-    case.p2p_at = at
-    case.p2p_contact = contact
-    case.assignee = actor.id
-    change.detail.update({"at": at.isoformat(), "contact": contact})
-    reason = f"Peer-to-peer review with {contact} at {at.isoformat()}."
-    lifecycle.finish(session, change, reason=reason, context=context)
-
-
-def record_p2p(
-    session: Session,
-    *,
-    case: Case,
-    actor: Actor,
-    overturned: bool,
-    note: str,
-    approvals: list[ItemApproval],
-    context: RequestContext,
-) -> None:
-    """Record a peer-to-peer review's result; overturning approves the denied items named (or all denied ones)."""
-    action = Action.P2P_OVERTURNED if overturned else Action.P2P_UPHELD
-    change = lifecycle.begin(session, case=case, action=action, actor=actor)
-    if not overturned:
-        lifecycle.finish(session, change, reason=f"Decision upheld. {note}".strip(), context=context)
-        return
-    denied = [i for i in change.items.values() if i.review_action == ReviewAction.NOT_CERTIFIED]
-    decided = overturn(change, approvals or [ItemApproval(i.sequence) for i in denied], actor, note, context)
-    overturned_items = ", ".join(f"item {s} {c}" for s, c in decided.items())
-    reason = f"Peer-to-peer review overturned the denial: {overturned_items}. {note}".strip()
     lifecycle.finish(session, change, reason=reason, context=context)
 
 

@@ -151,7 +151,8 @@ class WorkListFilter:
 
 
 def work_list(session: Session, filters: WorkListFilter, *, now: dt.datetime) -> dict[str, Any]:
-    """Open cases by due time, with counts of expedited, standard, overdue and near-breach cases."""
+    """Open cases by due time, with counts of expedited, standard, overdue and near-breach cases; and the inpatient
+    stays still running (authorized, not discharged) by their next review date."""
     statement = select(Case).where(Case.status.in_([s.value for s in OPEN]))
     if filters.queue:
         statement = statement.where(Case.queue == filters.queue)
@@ -198,7 +199,30 @@ def work_list(session: Session, filters: WorkListFilter, *, now: dt.datetime) ->
                 "overdue": c.due_at < now,
                 "near_breach": c.near_breach,
                 "seconds_to_due": int((c.due_at - now).total_seconds()),
+                "next_review_on": c.next_review_on,
             }
             for c in rows
         ],
+        "stays": _stays(session, filters) if filters.review_type in (None, review_types.CONCURRENT) else [],
     }
+
+
+def _stays(session: Session, filters: WorkListFilter) -> list[dict[str, Any]]:
+    """Stays with a next review date (case/stays.py), the soonest first."""
+    statement = select(Case).where(Case.next_review_on.is_not(None), Case.status != CaseStatus.CANCELLED.value)
+    if filters.assignee:
+        statement = statement.where(Case.assignee == filters.assignee)
+    rows = session.scalars(statement.order_by(Case.next_review_on, Case.id).limit(filters.limit))
+    return [
+        {
+            "id": c.id,
+            "preauth_ref": c.preauth_ref,
+            "status": c.status,
+            "admitted_on": c.admitted_on,
+            "next_review_on": c.next_review_on,
+            "days_requested": c.days_requested,
+            "days_authorized": c.days_authorized,
+            "assignee": c.assignee,
+        }
+        for c in rows
+    ]

@@ -89,9 +89,9 @@
 
   async function openCase(id) {
     $("action-error").textContent = "";
-    const [found, request, history, documents] = await Promise.all([
+    const [found, request, history, documents, notices] = await Promise.all([
       api("GET", `/um/cases/${id}`), api("GET", `/um/cases/${id}/request`), api("GET", `/um/cases/${id}/history`),
-      api("GET", `/um/cases/${id}/attachments`)]);
+      api("GET", `/um/cases/${id}/attachments`), api("GET", `/um/cases/${id}/notices`)]);
     current = found;
     $("case").hidden = false;
     $("case-ref").textContent = found.preauth_ref;
@@ -107,12 +107,24 @@
       <div class="documents"><strong>Documents received</strong> ${documents.length ? "" : '<span class="muted">none</span>'}
         <ul>${documents.map((d) => `<li>${escape(d.code ? `LOINC ${d.code}` : d.resource_type)} for item(s) ${escape(d.line_items.join(", ") || "all")},
           ${escape(d.content_type || d.resource_type)}, ${d.size} bytes, ${escape(d.received_at)}
-          <button type="button" class="open-document" data-url="${escape(d.download)}">Open</button></li>`).join("")}</ul></div>`;
+          <button type="button" class="open-document" data-url="${escape(d.download)}">Open</button></li>`).join("")}</ul></div>
+      ${stay(found.stay)}
+      <div class="notices"><strong>Notices</strong> ${notices.length ? "" : '<span class="muted">none issued</span>'}
+        <ul>${notices.map((n) => `<li>${escape(n.kind)} notice to the ${escape(n.audience)}, item(s) ${escape(n.items.join(", "))}, ${escape(n.issued_at)}; appeal by ${escape(n.appeal_by)}
+          <button type="button" class="open-document" data-url="${escape(n.pdf)}">PDF</button></li>`).join("")}</ul></div>`;
     document.querySelectorAll(".open-document").forEach((button) => button.addEventListener("click", () => openDocument(button.dataset.url)));
     $("case-items").innerHTML = found.items.map((i) => `<tr><td>${i.sequence}</td><td>${escape(i.service.code)}</td>
       <td class="review-action">${i.review_action}${i.decision_kind ? `<div class="muted">${escape(i.decision_kind)}</div>` : ""}</td><td>${escape(i.rule_id || i.decided_by || "")}<div class="muted">${escape(i.reason || "")}</div></td></tr>`).join("");
     $("case-trace").textContent = JSON.stringify(found.items.map((i) => ({ item: i.sequence, trace: i.trace })), null, 1);
     $("case-history").innerHTML = history.map((h) => `<tr><td class="muted">${h.at}</td><td>${escape(h.actor)} (${escape(h.role)})</td><td>${escape(h.action)}</td><td>${escape(h.reason)}</td></tr>`).join("");
+  }
+
+  function stay(s) {
+    if (!s) return "";
+    const days = (n) => (n === null || n === undefined ? "-" : `${n}`);
+    return `<div class="stay"><strong>Inpatient stay</strong> admitted ${escape(s.admitted_on)}${s.discharged_on ? `, discharged ${escape(s.discharged_on)}` : ""}.
+      Days requested ${days(s.days_requested)}, authorized ${days(s.days_authorized)}, used ${days(s.days_used)}.
+      ${s.next_review_on ? `Next review <strong>${escape(s.next_review_on)}</strong>.` : ""}</div>`;
   }
 
   function pended() {
