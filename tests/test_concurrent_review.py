@@ -228,3 +228,36 @@ def test_operations_figures_give_the_average_stay_requested_authorized_and_used(
         "average_days_used": 2.0,
     }
     assert 'um_average_stay_days{measure="requested"} 5.0' in metrics
+
+
+def test_the_concurrent_clock_follows_the_line_of_business(migrated: str, database: Any, clock: Clock) -> None:
+    from um_service.app import create_app
+    from um_service.settings import Settings
+
+    settings = Settings(database_url=migrated, dispatcher=False, due_overrides={"commercial": {"concurrent_hours": 8}})
+    first = admission("2026-11-23", "2026-11-26", ident="ADMIT-CLOCK")
+    with AuthClient(create_app(settings, clock=clock, database=database), clock) as client:
+        case_id = submit(client, first).json()["entry"][0]["resource"]["id"]
+        clock.now = clock.now.replace(day=25, hour=14)
+        answer = submit(client, continued(first, 2, end="2026-11-30")).json()
+        case = client.get(f"/um/cases/{case_id}").json()
+
+    assert review_codes(answer) == {1: "A4"}
+    assert (case["line_of_business"], case["queue"]) == ("commercial", "concurrent-review")
+    assert case["due_at"].startswith("2026-11-25T22:00:00")  # 8 hours, not 24
+
+
+def test_the_cms_report_counts_an_admission_once_as_a_concurrent_determination(
+    client: AuthClient, clock: Clock
+) -> None:
+    first = admission("2026-11-23", "2026-11-26", ident="ADMIT-CMS")
+    submit(client, first)
+    submit(client, continued(first, 2, end="2026-11-28"))
+
+    report = client.get(
+        "/um/reports/cms-0057", params={"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
+    ).json()
+    figures = {f["key"]: f for f in report["figures"]}
+
+    assert report["determinations_by_review_type"] == {"prospective": 0, "concurrent": 1}
+    assert (figures["standard_approved"]["numerator"], figures["standard_approved"]["denominator"]) == (1, 1)
