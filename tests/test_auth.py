@@ -233,6 +233,8 @@ GET    /um/cases/{case_id}/notices               nurse medical_director admin
 GET    /um/cases/{case_id}/notices/{notice_id}   nurse medical_director admin
 GET    /um/referrals                             nurse medical_director admin
 GET    /um/worklist                              nurse medical_director admin
+GET    /um/cases/{case_id}/actions               nurse medical_director
+GET    /um/reasons                               nurse medical_director admin
 POST   /um/work/next                             nurse medical_director
 POST   /um/cases/{case_id}/take                  nurse medical_director
 POST   /um/cases/{case_id}/approve               nurse medical_director
@@ -254,9 +256,13 @@ GET    /um/reports/cms-0057                      nurse medical_director admin
 POST   /um/cases/{case_id}/appeals               nurse medical_director
 POST   /um/appeals/{appeal_id}/decision          medical_director
 GET    /um/operations                            nurse medical_director admin
+GET    /um/dashboard                             nurse medical_director admin
+GET    /um/dashboard/charts                      nurse medical_director admin
 GET    /metrics                                  admin
 GET    /ui                                       public
 GET    /ui/app.js                                public
+GET    /ui/dashboard                             public
+GET    /ui/dashboard.js                          public
 GET    /um/cases/{case_id}                       nurse medical_director admin
 GET    /um/cases/{case_id}/replay                nurse medical_director admin
 GET    /um/admin/rules                           nurse medical_director admin

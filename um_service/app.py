@@ -15,6 +15,7 @@ from .api import (
     attachments,
     auth,
     crd,
+    dashboard,
     dtr,
     errors,
     fhir,
@@ -100,6 +101,8 @@ def create_app(
     app.include_router(p2p.router)
     app.include_router(reports.router)
     app.include_router(reports.metrics_router)
+    app.include_router(dashboard.router)
+    app.include_router(dashboard.page_router)
     app.include_router(ui.router)
     app.include_router(staff.router)
     app.include_router(members.router)

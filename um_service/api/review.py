@@ -10,11 +10,15 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from ..case import details
+from ..case import details, lifecycle
+from ..case.lifecycle import Action
 from ..case.status import CaseStatus
+from ..context import RequestContext
+from ..db import repository
 from ..db.models import AuditEvent, Case, Reviewer
 from ..errors import NotFound
-from ..review import actions, routing
+from ..fhir.codes import ReviewAction
+from ..review import actions, worklist
 from ..review.actions import DocumentRequest, ItemApproval
 from .deps import ActorDep, CaseDep, ContextDep, LockedCaseDep, SessionDep
 
@@ -91,8 +95,8 @@ def item_approvals(items: list[ApprovalIn]) -> list[ItemApproval]:
     ]
 
 
-def _details(session: Any, case: Case) -> dict[str, Any]:
-    found = details.details(session, case.id)
+def _details(session: Any, case: Case, context: RequestContext) -> dict[str, Any]:
+    found = details.details(session, case.id, rule_set=context.rules)
     assert found is not None
     return found
 
@@ -107,11 +111,17 @@ def work_list(
     overdue: bool | None = None,
     review_type: Literal["prospective", "concurrent", "retrospective"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    scope: worklist.Scope = "open",
+    q: Annotated[
+        str | None, Query(max_length=200, description="authorization number, member id or patient name")
+    ] = None,
+    sort: worklist.Sort = "due",
 ) -> dict[str, Any]:
-    """Open cases by due time (filter by queue, status, assignee, overdue, review type), with expedited/standard/overdue
-    counts."""
-    filters = routing.WorkListFilter(queue, status, assignee, overdue, limit, review_type)
-    return routing.work_list(session, filters, now=context.now)
+    """Cases by due time (filter by queue, status, assignee, overdue, review type; search by authorization number,
+    member id or patient name; open cases unless `scope` says closed or all), with expedited/standard/overdue counts,
+    and the inpatient stays under concurrent review by next review date."""
+    filters = worklist.WorkListFilter(queue, status, assignee, overdue, limit, review_type, scope, q, sort)
+    return worklist.work_list(session, filters, now=context.now, rule_set=context.rules)
 
 
 @router.post(
@@ -125,14 +135,14 @@ def next_case(session: SessionDep, context: ContextDep, actor: ActorDep) -> Any:
     case = actions.take_next(session, reviewer=reviewer, context=context)
     if case is None:
         raise NotFound("no case waiting that you are qualified for")
-    return _details(session, case)
+    return _details(session, case, context)
 
 
 @router.post("/cases/{case_id}/take", responses=_ERRORS)
 def take(case: LockedCaseDep, session: SessionDep, context: ContextDep, actor: ActorDep) -> dict[str, Any]:
     """Take a case: a nurse a pended one, a medical director an escalated one."""
     actions.take(session, case=case, actor=actor, context=context)
-    return _details(session, case)
+    return _details(session, case, context)
 
 
 @router.post("/cases/{case_id}/approve", responses=_ERRORS)
@@ -143,7 +153,7 @@ def approve(
     actions.approve(
         session, case=case, actor=actor, approvals=item_approvals(body.items), note=body.note, context=context
     )
-    return _details(session, case)
+    return _details(session, case, context)
 
 
 @router.post("/cases/{case_id}/request-info", responses=_ERRORS)
@@ -161,7 +171,7 @@ def request_info(
         note=body.note,
         context=context,
     )
-    return _details(session, case)
+    return _details(session, case, context)
 
 
 @router.post("/cases/{case_id}/escalate", responses=_ERRORS)
@@ -170,7 +180,7 @@ def escalate(
 ) -> dict[str, Any]:
     """Escalate to a medical director with a note (nurses)."""
     actions.escalate(session, case=case, actor=actor, note=body.note, context=context)
-    return _details(session, case)
+    return _details(session, case, context)
 
 
 @router.post("/cases/{case_id}/deny", responses=_ERRORS)
@@ -187,7 +197,7 @@ def deny(
         reason_text=body.reason_text,
         context=context,
     )
-    return _details(session, case)
+    return _details(session, case, context)
 
 
 @router.post("/cases/{case_id}/extend", responses=_ERRORS)
@@ -196,13 +206,38 @@ def extend(
 ) -> dict[str, Any]:
     """Extend the review time once, with a reason."""
     actions.extend(session, case=case, actor=actor, reason=body.reason, days=body.days, context=context)
-    return _details(session, case)
+    return _details(session, case, context)
+
+
+# Actions that work on pended items: offered only while the case has one.
+_ON_PENDED = {Action.APPROVE, Action.REQUEST_INFO, Action.DENY}
+
+
+@router.get("/cases/{case_id}/actions", responses={404: {"description": "No such case"}})
+def case_actions(case: CaseDep, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    """What the signed-in reviewer may do with this case now (the lifecycle table for their role, the case's state
+    and holder), so a page offers only those."""
+    pended = any(i.review_action == ReviewAction.PENDED for i in repository.items_of(session, case.id))
+    offered = [a for a in lifecycle.available(case, actor) if pended or a not in _ON_PENDED]
+    return {
+        "reviewer": actor.id,
+        "role": actor.role,
+        "status": case.status,
+        "actions": [a.name.lower() for a in offered],
+    }
+
+
+@router.get("/reasons")
+def denial_reasons(context: ContextDep) -> list[dict[str, str]]:
+    """The X12 886 reasons a medical director picks from when denying (the plan pack's `denial_reasons`)."""
+    return [{"code": r.code, "description": r.description} for r in context.rules.plans.denial_reasons]
 
 
 @router.get("/cases/{case_id}/request", responses={404: {"description": "No such case"}})
-def case_request(case: CaseDep, session: SessionDep) -> dict[str, Any]:
-    """The request as a reviewer reads it: patient, coverage, provider, items, diagnoses, attachments."""
-    found = details.request_summary(session, case.id)
+def case_request(case: CaseDep, session: SessionDep, context: ContextDep) -> dict[str, Any]:
+    """The request as a reviewer reads it: patient, coverage, provider, items (with their practitioners), diagnoses,
+    attachments; codes come with their descriptions (`service_codes`, `diagnosis_codes`, `type_codes`)."""
+    found = details.request_summary(session, case.id, rule_set=context.rules)
     assert found is not None
     return found
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -21,10 +21,11 @@ router = APIRouter(prefix="/um", tags=["UM staff"])
 
 
 class Service(BaseModel):
-    """A requested service code."""
+    """A requested service code, with its description (the rule pack's words for CPT; None when unknown)."""
 
     system: str
     code: str
+    display: str | None = None
 
 
 class Period(BaseModel):
@@ -34,11 +35,54 @@ class Period(BaseModel):
     end: str | None
 
 
+class ServicePeriod(BaseModel):
+    """The period of service requested (Claim.item.servicedPeriod), as sent."""
+
+    start: str | None
+    end: str | None
+
+
+class Practitioner(BaseModel):
+    """A practitioner of the item's care team (ordering, rendering ...), or the requesting provider."""
+
+    name: str
+    role: str | None = Field(description="the care-team role as sent (display or code), or 'requesting provider'")
+
+
+class DocumentView(BaseModel):
+    """A document asked of the provider: LOINC type and its name, what it must show, X12 755 report type."""
+
+    loinc: str
+    description: str
+    report_type: str
+    display: str | None = None
+
+
+class CriterionView(BaseModel):
+    """One line of an item's criteria checklist, read from its rule trace."""
+
+    kind: Literal["condition", "document", "quantity", "benefit_limit", "coverage"]
+    id: str = Field(description="condition id, LOINC code, max_quantity, benefit limit id or coverage reason kind")
+    description: str = Field(description="the rule's plain-language words; the expression when the rule changed")
+    status: Literal["met", "not met", "missing", "present"] = Field(
+        description="missing: the data was absent (the condition's if_missing applied) or the document not sent"
+    )
+    holds: bool = Field(description="whether the line counted as satisfied")
+    rule: str | None = Field(description="the rule of the line; None for plan checks")
+    deciding: bool = Field(description="whether that rule decided the item (others were tried before it)")
+    value: Any = Field(None, description="what the engine saw: the expression's result, the quantity requested")
+    expression: str | None = None
+
+
 class ItemView(BaseModel):
-    """One requested item: its current result, and the rule and trace that explain it."""
+    """One requested item: what was asked, its current result, and the rule, criteria and trace that explain it."""
 
     sequence: int
     service: Service
+    quantity: float | None = None
+    serviced_date: str | None = None
+    serviced_period: ServicePeriod | None = None
+    practitioners: list[Practitioner] = []
     review_action: str
     queue: str | None
     skills: list[str]
@@ -51,8 +95,9 @@ class ItemView(BaseModel):
     decided_by: str | None
     rule_id: str | None
     ruleset_version: str | None
-    documents_requested: list[dict[str, str]]
+    documents_requested: list[DocumentView]
     authorized_period: Period | None
+    criteria: list[CriterionView] = []
     trace: list[dict[str, Any]]
     updated_at: datetime
 
@@ -157,9 +202,10 @@ def _problems(problems: Any) -> list[RuleProblemView]:
 
 
 @router.get("/cases/{case_id}", responses={404: {"description": "No such case"}})
-def get_case(case: CaseDep, session: SessionDep) -> CaseView:
-    """A case with each item's outcome, the rule that decided it, the rule-set version and the condition trace."""
-    return CaseView.model_validate(details.details(session, case.id))
+def get_case(case: CaseDep, session: SessionDep, context: ContextDep) -> CaseView:
+    """A case with each item's outcome, the rule that decided it, the rule-set version, the criteria checklist and
+    the condition trace; codes come with their descriptions."""
+    return CaseView.model_validate(details.details(session, case.id, rule_set=context.rules))
 
 
 @router.get("/cases/{case_id}/replay", responses={404: {"description": "No such case"}})

@@ -20,7 +20,10 @@ def ui_page(request: Request) -> HTMLResponse:
     return HTMLResponse(
         page,
         headers={
-            "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'",
+            "Content-Security-Policy": (
+                "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-src 'self' blob:; "
+                "img-src 'self' blob: data:"
+            ),
             "X-Frame-Options": "DENY",
             "Cache-Control": "no-store",
         },

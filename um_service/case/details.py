@@ -1,46 +1,34 @@
-"""What staff see of a case: its request keys, each item's outcome with the rule, rule-set version and trace."""
+"""What staff see of a case: its request keys, each item's outcome with the rule, rule-set version and trace, the
+criteria checklist read from that trace, and codes with their descriptions (terminology)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from .. import terminology
 from ..db import repository
-from ..db.models import Case
+from ..db.models import Case, CaseItem
+from ..decision import RuleSet
+from ..decision.criteria import checklist
+from ..fhir.care_team import item_practitioners
+from ..fhir.elements import as_dict, as_list, codings, person_name
+from ..fhir.pas_request import PasRequest
 from ..fhir.questionnaire import questionnaire_responses
 
 
-def details(session: Session, case_id: str) -> dict[str, Any] | None:
-    """A case as plain data, or None when there is no such case."""
+def details(session: Session, case_id: str, *, rule_set: RuleSet | None = None) -> dict[str, Any] | None:
+    """A case as plain data, or None when there is no such case. `rule_set` (the one in force) gives the pack's
+    words for codes and criteria; without it only the shipped code tables and the trace speak."""
+    from . import response_versions
+
     case = repository.get_case(session, case_id)
     if case is None:
         return None
-    items = []
-    for item in repository.items_of(session, case_id):
-        items.append(
-            {
-                "sequence": item.sequence,
-                "service": {"system": item.product_system, "code": item.product_code},
-                "review_action": item.review_action,
-                "queue": item.queue,
-                "skills": item.skills,
-                "review_priority": item.review_priority,
-                "reason": item.reason,
-                "reason_code": item.reason_code,
-                "decision_kind": item.decision_kind,
-                "authorized_quantity": item.authorized_quantity,
-                "decided_by": item.decided_by,
-                "rule_id": item.rule_id,
-                "ruleset_version": item.ruleset_version,
-                "documents_requested": item.documents,
-                "authorized_period": (
-                    {"start": item.authorized_start, "end": item.authorized_end} if item.authorized_start else None
-                ),
-                "trace": item.trace,
-                "updated_at": item.updated_at,
-            }
-        )
+    request = response_versions.latest_request(session, case) if case.latest_submission_id is not None else None
+    items = [_item(item, request, rule_set) for item in repository.items_of(session, case_id)]
     return {
         "id": case.id,
         "preauth_ref": case.preauth_ref,
@@ -69,6 +57,42 @@ def details(session: Session, case_id: str) -> dict[str, Any] | None:
     }
 
 
+def _item(item: CaseItem, request: PasRequest | None, rule_set: RuleSet | None) -> dict[str, Any]:
+    """One item: what was asked (service, quantity, dates, practitioners), its result and the criteria behind it."""
+    element = item.element or {}
+    period = as_dict(element.get("servicedPeriod"))
+    asked = next((i for i in request.items if i.sequence == item.sequence), None) if request is not None else None
+    return {
+        "sequence": item.sequence,
+        "service": terminology.coded(item.product_system, item.product_code, rule_set=rule_set),
+        "quantity": as_dict(element.get("quantity")).get("value"),
+        "serviced_date": element.get("servicedDate"),
+        "serviced_period": {"start": period.get("start"), "end": period.get("end")} if period else None,
+        "practitioners": item_practitioners(request, asked) if request is not None and asked is not None else [],
+        "review_action": item.review_action,
+        "queue": item.queue,
+        "skills": item.skills,
+        "review_priority": item.review_priority,
+        "reason": item.reason,
+        "reason_code": item.reason_code,
+        "decision_kind": item.decision_kind,
+        "authorized_quantity": item.authorized_quantity,
+        "decided_by": item.decided_by,
+        "rule_id": item.rule_id,
+        "ruleset_version": item.ruleset_version,
+        "documents_requested": [
+            {**d, "display": terminology.describe(terminology.LOINC, d["loinc"], rule_set=rule_set)}
+            for d in item.documents
+        ],
+        "authorized_period": (
+            {"start": item.authorized_start, "end": item.authorized_end} if item.authorized_start else None
+        ),
+        "criteria": [asdict(c) for c in checklist(item.trace, rule_set)],
+        "trace": item.trace,
+        "updated_at": item.updated_at,
+    }
+
+
 def _stay(case: Case) -> dict[str, Any]:
     """An inpatient stay's dates and days (case/stays.py)."""
     return {
@@ -81,9 +105,9 @@ def _stay(case: Case) -> dict[str, Any]:
     }
 
 
-def request_summary(session: Session, case_id: str) -> dict[str, Any] | None:
-    """What was asked, for a reviewer's screen: patient, coverage, items, diagnoses and attachments."""
-    from ..fhir.elements import as_dict, as_list, codings, person_name
+def request_summary(session: Session, case_id: str, *, rule_set: RuleSet | None = None) -> dict[str, Any] | None:
+    """What was asked, for a reviewer's screen: patient, coverage, items, diagnoses and attachments, codes with their
+    descriptions (`rule_set`, the one in force, gives the pack's words for codes)."""
     from . import response_versions
 
     case = repository.get_case(session, case_id)
@@ -93,18 +117,11 @@ def request_summary(session: Session, case_id: str) -> dict[str, Any] | None:
     patient = request.parties.patient.resource
     name = person_name(patient)
     coverage = request.parties.coverage.resource if request.parties.coverage else {}
-    attachments = []
-    for info in as_list(request.claim.get("supportingInfo")):
-        info = as_dict(info)
-        target = request.index.resolve_in(info.get("valueReference"), from_entry=request.claim_entry)
-        entry = {"sequence": info.get("sequence"), "category": [c for _, c in codings(info.get("category"))]}
-        if target is not None:
-            entry["resource"] = target.resource_type
-            entry["type"] = [f"{s}|{c}" for s, c in codings(target.resource.get("type") or target.resource.get("code"))]
-            entry["title"] = target.resource.get("description")
-        elif isinstance(info.get("valueString"), str):
-            entry["text"] = info["valueString"]
-        attachments.append(entry)
+    diagnoses = [
+        (s, c)
+        for d in as_list(request.claim.get("diagnosis"))
+        for s, c in codings(as_dict(d).get("diagnosisCodeableConcept"))
+    ]
     return {
         "patient": {
             "name": name,
@@ -122,19 +139,37 @@ def request_summary(session: Session, case_id: str) -> dict[str, Any] | None:
             {
                 "sequence": i.sequence,
                 "service": [f"{s}|{c}" for s, c in i.product_codes],
+                "service_codes": [terminology.coded(s, c, rule_set=rule_set) for s, c in i.product_codes],
                 "quantity": as_dict(i.element.get("quantity")).get("value"),
                 "serviced": i.element.get("servicedDate") or i.element.get("servicedPeriod"),
+                "practitioners": item_practitioners(request, i),
             }
             for i in request.items
         ],
-        "diagnoses": [
-            f"{s}|{c}"
-            for d in as_list(request.claim.get("diagnosis"))
-            for s, c in codings(as_dict(d).get("diagnosisCodeableConcept"))
-        ],
-        "attachments": attachments,
+        "diagnoses": [f"{s}|{c}" for s, c in diagnoses],
+        "diagnosis_codes": [terminology.coded(s, c, rule_set=rule_set) for s, c in diagnoses],
+        "attachments": _attachments(request, rule_set),
         "answers": [_answers(r) for r in questionnaire_responses(e.resource for e in request.index.entries)],
     }
+
+
+def _attachments(request: PasRequest, rule_set: RuleSet | None) -> list[dict[str, Any]]:
+    """The documents and notes Claim.supportingInfo cites, with their types described."""
+    attachments = []
+    for info in as_list(request.claim.get("supportingInfo")):
+        info = as_dict(info)
+        target = request.index.resolve_in(info.get("valueReference"), from_entry=request.claim_entry)
+        entry = {"sequence": info.get("sequence"), "category": [c for _, c in codings(info.get("category"))]}
+        if target is not None:
+            types = codings(target.resource.get("type") or target.resource.get("code"))
+            entry["resource"] = target.resource_type
+            entry["type"] = [f"{s}|{c}" for s, c in types]
+            entry["type_codes"] = [terminology.coded(s, c, rule_set=rule_set) for s, c in types]
+            entry["title"] = target.resource.get("description")
+        elif isinstance(info.get("valueString"), str):
+            entry["text"] = info["valueString"]
+        attachments.append(entry)
+    return attachments
 
 
 def _answers(response: dict[str, Any]) -> dict[str, Any]:

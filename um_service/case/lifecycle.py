@@ -183,6 +183,19 @@ def allows(action: Action, role: str, status: str) -> bool:
     return rule is not None and CaseStatus(status) in rule.allowed
 
 
+def available(case: Case, actor: Actor) -> list[Action]:
+    """The actions `actor` may take on the case now, by the table (state, role, who holds it)."""
+    found = []
+    for action, by_role in TABLE.items():
+        rule = by_role.get(actor.role)
+        if rule is None or CaseStatus(case.status) not in rule.allowed:
+            continue
+        if rule.holder_only and case.assignee not in (None, actor.id):
+            continue
+        found.append(action)
+    return found
+
+
 def begin(
     session: Session, *, case: Case, action: Action, actor: Actor, items: Iterable[CaseItem] | None = None
 ) -> Change:

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from ..context import RequestContext
 from ..db import repository, rule_sets
 from ..db.models import Case, CaseIdentifier, CaseItem, CaseParty, Submission
-from ..decision import ItemOutcome
+from ..decision import ItemOutcome, service_date
 from ..fhir.bundles import response_bundle
 from ..fhir.codes import ReviewAction
+from ..fhir.elements import person_name
 from ..fhir.pas_request import PasRequest, RequestedItem
 
 CANCELLED_BY_PROVIDER = "Cancelled by the provider."
@@ -87,6 +88,22 @@ def record_keys(session: Session, *, case: Case, request: PasRequest, submitter:
     wanted |= {("sender", "", v) for v in parties.sender_ids}
     for role, system, value in sorted(wanted - repository.parties_of(session, case.id)):
         session.add(CaseParty(case_id=case.id, role=role, system=system, value=value))
+    summarize(case, request)
+
+
+def summarize(case: Case, request: PasRequest) -> None:
+    """What the work list shows and searches: the patient's and provider's names, the member id, the services asked
+    for and the first service date."""
+    parties = request.parties
+    case.patient_name = (person_name(parties.patient.resource) or "")[:200] or None
+    case.member_id = min(parties.member_ids, default=None)
+    provider = parties.provider.resource.get("name")
+    case.provider_name = (provider if isinstance(provider, str) else person_name(parties.provider.resource))[
+        :200
+    ] or None
+    case.service_codes = [f"{system}|{code}" for item in request.items for system, code in item.product_codes[:1]][:20]
+    days = [day for item in request.items if (day := service_date(item.element))]
+    case.service_from = min(days)[:10] if days else None
 
 
 def store_submission(

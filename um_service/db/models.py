@@ -110,7 +110,7 @@ class Case(Base):
     preauth_ref: Mapped[str] = mapped_column(String(40), unique=True)
     status: Mapped[CaseStatus] = mapped_column(EnumText(CaseStatus, 30), index=True)
     priority: Mapped[Priority] = mapped_column(EnumText(Priority, 20))
-    received_at: Mapped[datetime] = mapped_column(Timestamp)
+    received_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
     due_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
     response_version: Mapped[int] = mapped_column(Integer, default=0)
@@ -137,6 +137,13 @@ class Case(Base):
     days_authorized: Mapped[int | None] = mapped_column(Integer)
     days_used: Mapped[int | None] = mapped_column(Integer)
     next_review_on: Mapped[str | None] = mapped_column(String(10), index=True)
+    # What the work list shows and searches (case/records.py `summarize`): patient, member, provider, services
+    # ("system|code", the first coding of each item).
+    patient_name: Mapped[str | None] = mapped_column(String(200))
+    member_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    provider_name: Mapped[str | None] = mapped_column(String(200))
+    service_codes: Mapped[list[str] | None] = mapped_column(JsonText)
+    service_from: Mapped[str | None] = mapped_column(String(10))
 
 
 class CaseIdentifier(Base):

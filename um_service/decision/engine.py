@@ -204,8 +204,10 @@ def _outcome(
 def _action(item: RequestedItem, rule: CompiledRule, facts: _Facts, trace: list[dict[str, Any]]) -> ItemOutcome:
     outcome = rule.rule.outcome
     missing = tuple(doc for doc in rule.rule.documents if doc.loinc not in facts.documents)
-    if missing:
-        trace.append({"rule": rule.id, "documents_missing": [d.loinc for d in missing]})
+    if rule.rule.documents:
+        # What was asked for and what was absent, so the checklist (criteria.py) needs no rule set to read it.
+        required = [d.loinc for d in rule.rule.documents]
+        trace.append({"rule": rule.id, "documents_required": required, "documents_missing": [d.loinc for d in missing]})
     if outcome.decision == "not_required":
         return ItemOutcome(
             item.sequence, ReviewAction.NO_ACTION_REQUIRED, None, f"No authorization is required ({rule.id})."
@@ -225,15 +227,17 @@ def _action(item: RequestedItem, rule: CompiledRule, facts: _Facts, trace: list[
         )
     fallback = outcome.fallback_queue or DEFAULT_QUEUE
     quantity = as_dict(item.element.get("quantity")).get("value")
-    if outcome.max_quantity is not None and isinstance(quantity, (int, float)) and quantity > outcome.max_quantity:
-        trace.append({"rule": rule.id, "max_quantity": outcome.max_quantity, "requested": quantity, "holds": False})
-        return ItemOutcome(
-            item.sequence,
-            ReviewAction.PENDED,
-            fallback,
-            f"{quantity:g} units requested; automation approves at most {outcome.max_quantity:g} ({rule.id}): "
-            "a clinician reviews the request.",
-        )
+    if outcome.max_quantity is not None and isinstance(quantity, (int, float)):
+        within = quantity <= outcome.max_quantity
+        trace.append({"rule": rule.id, "max_quantity": outcome.max_quantity, "requested": quantity, "holds": within})
+        if not within:
+            return ItemOutcome(
+                item.sequence,
+                ReviewAction.PENDED,
+                fallback,
+                f"{quantity:g} units requested; automation approves at most {outcome.max_quantity:g} ({rule.id}): "
+                "a clinician reviews the request.",
+            )
     if missing:
         return ItemOutcome(
             item.sequence,

@@ -1,6 +1,6 @@
 """The YAML schema of rule files: what a clinical policy team writes, checked strictly (unknown fields refused).
 
-A rule file holds `rules:` and/or `valuesets:`. See rules/README.md for the language with examples.
+A rule file holds `rules:`, `valuesets:` and/or `displays:`. See rules/README.md for the language with examples.
 """
 
 from __future__ import annotations
@@ -236,8 +236,20 @@ class Rule(Strict):
         return self
 
 
+class Display(Strict):
+    """The pack's own plain-language name for a code, shown to staff beside it (rules/README.md, "Displays").
+
+    For code systems whose descriptors are licensed (CPT): write your own words, never the licensed descriptor.
+    """
+
+    system: str
+    code: str
+    display: str = Field(min_length=3, max_length=200)
+
+
 class RuleFile(Strict):
     """The top level of a file under rules/."""
 
     rules: tuple[Rule, ...] = ()
     valuesets: tuple[ValueSet, ...] = ()
+    displays: tuple[Display, ...] = ()

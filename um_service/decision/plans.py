@@ -70,6 +70,8 @@ class PlanFile(Strict):
     lines_of_business: tuple[LineOfBusiness, ...] = ()
     plans: tuple[Plan, ...] = ()
     administrative_reasons: dict[Literal["coverage_inactive", "not_covered"], AdministrativeReason] = {}
+    # The X12 886 reasons a medical director picks from when denying (GET /um/reasons; a denial must use one).
+    denial_reasons: tuple[AdministrativeReason, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ class PlanBook:
     plans: Mapping[str, CompiledPlan] = field(default_factory=dict)
     lines_of_business: Mapping[str, LineOfBusiness] = field(default_factory=dict)
     reasons: Mapping[str, AdministrativeReason] = field(default_factory=dict)
+    denial_reasons: tuple[AdministrativeReason, ...] = ()
 
     def line_of_business(self, plan_id: str | None, coverage_types: Iterable[str]) -> str | None:
         """The plan's line of business; else the one a Coverage.type code leads to; else that code as sent."""

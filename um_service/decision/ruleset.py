@@ -34,7 +34,7 @@ from .plans import (
 
 CAUTION = {"pend": 3, "approve": 2, "not_required": 1}
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_LISTS = ("rules", "valuesets", "plans", "lines_of_business")
+_LISTS = ("rules", "valuesets", "plans", "lines_of_business", "displays")
 _File = TypeVar("_File", RuleFile, PlanFile)
 
 
@@ -109,6 +109,8 @@ class RuleSet:
     valueset_coverage: Mapping[str, Coverage] = field(repr=False, default_factory=dict)
     warnings: tuple[RuleProblem, ...] = ()
     plans: PlanBook = field(default_factory=PlanBook)
+    # (system URL, code) -> the pack's own name for the code (`displays:`), shown to staff.
+    displays: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     def by_id(self, rule_id: str) -> CompiledRule | None:
         """A rule by id."""
@@ -160,6 +162,7 @@ def load_files(files: Mapping[str, str]) -> RuleSet:
         if rule_file is not None:
             parsed.append((name, rule_file))
     valuesets = _valuesets(parsed, problems)
+    displays = _displays(parsed, problems)
     coverage = {name: _valueset_coverage(valueset) for name, valueset in valuesets.items()}
     compiled = _compile_rules(parsed, valuesets, problems)
     book = _plan_book(plan_files, coverage, problems)
@@ -178,6 +181,7 @@ def load_files(files: Mapping[str, str]) -> RuleSet:
         valueset_coverage=coverage,
         warnings=tuple(p for p in findings if p.severity != "error"),
         plans=book,
+        displays=displays,
     )
 
 
@@ -205,7 +209,8 @@ def _validation_problem(name: str, data: Any, error: Any) -> RuleProblem:
     if len(location) >= 2 and location[0] in _LISTS and isinstance(location[1], int):
         items = data.get(location[0]) if isinstance(data, dict) else None
         if isinstance(items, list) and location[1] < len(items) and isinstance(items[location[1]], dict):
-            rule_id = str(items[location[1]].get("id") or f"#{location[1] + 1}")
+            item = items[location[1]]
+            rule_id = str(item.get("id") or item.get("code") or f"#{location[1] + 1}")
         location = location[2:]
     reason = str(error.get("msg", "invalid")).removeprefix("Value error, ")
     if error.get("type") == "extra_forbidden":
@@ -225,6 +230,22 @@ def _valuesets(parsed: list[tuple[str, RuleFile]], problems: list[RuleProblem]) 
                 continue
             found[valueset.id] = valueset
             where[valueset.id] = name
+    return found
+
+
+def _displays(parsed: list[tuple[str, RuleFile]], problems: list[RuleProblem]) -> dict[tuple[str, str], str]:
+    """The pack's names for codes, by (system URL, code); a code named twice is an error."""
+    found: dict[tuple[str, str], str] = {}
+    where: dict[tuple[str, str], str] = {}
+    for name, rule_file in parsed:
+        for display in rule_file.displays:
+            key = (system_url(display.system), display.code)
+            if key in found:
+                reason = f"{display.system} {display.code} already has a display in {where[key]}"
+                problems.append(RuleProblem(name, display.code, "displays", reason))
+                continue
+            found[key] = display.display
+            where[key] = name
     return found
 
 
@@ -297,7 +318,12 @@ def _plan_book(
 ) -> PlanBook:
     lines: dict[str, LineOfBusiness] = {}
     reasons: dict[str, AdministrativeReason] = {}
+    denial_reasons: dict[str, AdministrativeReason] = {}
     for name, plan_file in plan_files:
+        for denial in plan_file.denial_reasons:
+            if denial.code in denial_reasons:
+                problems.append(RuleProblem(name, None, f"denial_reasons ({denial.code})", "given twice"))
+            denial_reasons[denial.code] = denial
         for line in plan_file.lines_of_business:
             if line.id in lines:
                 problems.append(RuleProblem(name, None, f"lines_of_business ({line.id})", "declared twice"))
@@ -322,7 +348,9 @@ def _plan_book(
                     )
                 )
             plans[plan.id] = _compile_plan(name, plan, valuesets, problems)
-    return PlanBook(plans=plans, lines_of_business=lines, reasons=reasons)
+    return PlanBook(
+        plans=plans, lines_of_business=lines, reasons=reasons, denial_reasons=tuple(denial_reasons.values())
+    )
 
 
 def _compile_plan(

@@ -183,6 +183,11 @@ def deny(
     """Deny items (A3) with a reason code and plain-language text: medical directors only."""
     if not reason_code.strip() or not reason_text.strip():
         raise Unprocessable("a denial needs both a reason code and plain-language text")
+    offered = {r.code for r in context.rules.plans.denial_reasons}
+    if offered and reason_code not in offered:
+        raise Unprocessable(
+            f"reason code {reason_code} is not one of the plan's denial reasons ({', '.join(sorted(offered))})"
+        )
     change = lifecycle.begin(session, case=case, action=Action.DENY, actor=actor)
     for item in _pended(change, sequences):
         item.review_action = ReviewAction.NOT_CERTIFIED

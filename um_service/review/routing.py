@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -136,93 +134,3 @@ def next_case(session: Session, reviewer: Reviewer) -> Case | None:
         if len(batch) < _BATCH:
             return None
         offset += _BATCH
-
-
-@dataclass(frozen=True)
-class WorkListFilter:
-    """What a work list shows."""
-
-    queue: str | None = None
-    status: CaseStatus | None = None
-    assignee: str | None = None
-    overdue: bool | None = None
-    limit: int = 100
-    review_type: str | None = None
-
-
-def work_list(session: Session, filters: WorkListFilter, *, now: dt.datetime) -> dict[str, Any]:
-    """Open cases by due time, with counts of expedited, standard, overdue and near-breach cases; and the inpatient
-    stays still running (authorized, not discharged) by their next review date."""
-    statement = select(Case).where(Case.status.in_([s.value for s in OPEN]))
-    if filters.queue:
-        statement = statement.where(Case.queue == filters.queue)
-    if filters.status:
-        statement = statement.where(Case.status == filters.status)
-    if filters.assignee:
-        statement = statement.where(Case.assignee == filters.assignee)
-    if filters.overdue is True:
-        statement = statement.where(Case.due_at < now)
-    if filters.review_type:
-        statement = statement.where(Case.review_type == filters.review_type)
-    counted = statement.subquery()
-    counts = session.execute(
-        select(
-            func.count(),
-            func.count().filter(counted.c.priority == "expedited"),
-            func.count().filter(counted.c.priority == "standard"),
-            func.count().filter(counted.c.due_at < now),
-            func.count().filter(counted.c.near_breach.is_(True)),
-        ).select_from(counted)
-    ).one()
-    rows = session.scalars(statement.order_by(Case.due_at, Case.id).limit(filters.limit))
-    return {
-        "counts": {
-            "total": counts[0],
-            "expedited": counts[1],
-            "standard": counts[2],
-            "overdue": counts[3],
-            "near_breach": counts[4],
-        },
-        "cases": [
-            {
-                "id": c.id,
-                "preauth_ref": c.preauth_ref,
-                "status": c.status,
-                "priority": c.priority,
-                "review_priority": c.review_priority,
-                "queue": c.queue,
-                "review_type": c.review_type,
-                "required_skills": sorted(skills_of(c.required_skills)),
-                "assignee": c.assignee,
-                "received_at": c.received_at,
-                "due_at": c.due_at,
-                "overdue": c.due_at < now,
-                "near_breach": c.near_breach,
-                "seconds_to_due": int((c.due_at - now).total_seconds()),
-                "next_review_on": c.next_review_on,
-            }
-            for c in rows
-        ],
-        "stays": _stays(session, filters) if filters.review_type in (None, review_types.CONCURRENT) else [],
-    }
-
-
-def _stays(session: Session, filters: WorkListFilter) -> list[dict[str, Any]]:
-    """Stays with a next review date (case/stays.py), the soonest first."""
-    statement = select(Case).where(Case.next_review_on.is_not(None), Case.status != CaseStatus.CANCELLED.value)
-    if filters.assignee:
-        statement = statement.where(Case.assignee == filters.assignee)
-    rows = session.scalars(statement.order_by(Case.next_review_on, Case.id).limit(filters.limit))
-    return [
-        {
-            "id": c.id,
-            "preauth_ref": c.preauth_ref,
-            "status": c.status,
-            "admitted_on": c.admitted_on,
-            "next_review_on": c.next_review_on,
-            "days_requested": c.days_requested,
-            "days_authorized": c.days_authorized,
-            "assignee": c.assignee,
-        }
-        for c in rows
-    ]
