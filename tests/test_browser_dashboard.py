@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from test_browser import accessible
 from test_dashboard import build_week
 
 from um_service.app import create_app
@@ -105,6 +106,7 @@ def test_a_nurse_opens_the_dashboard_and_reads_its_cards_charts_and_tables(
         expect(reviewers.first.locator("th")).to_have_text("nurse-carmen")
         expect(reviewers.first.locator("td").last).to_have_text("2")
         page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+        accessible(page)
 
         page.focus("#days")
         page.keyboard.press("ArrowUp")  # from 30 days to 7, with the keyboard alone

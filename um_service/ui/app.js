@@ -227,12 +227,19 @@
           : `<li><span class="${t.result ? "met" : "notmet"}">${t.result ? "met" : "not met"}</span> ${escape(t.description || t.condition)}</li>`);
         return `<div><strong>Item ${item.sequence}</strong><ul>${shown.join("") || '<li class="muted">No criteria recorded.</li>'}</ul></div>`;
       }
-      const shown = list.map((c) => {
+      const line = (c) => {
         const status = c.status || "";
         const cls = status === "met" || status === "present" ? "met" : status === "missing" ? "missing" : "notmet";
         const seen = c.value !== undefined && c.value !== null ? ` <span class="muted">(seen: ${escape(JSON.stringify(c.value))})</span>` : "";
         return `<li><span class="${cls}">${escape(status)}</span> ${escape(c.description || c.id || "")}${seen}</li>`;
-      });
+      };
+      const groups = [];
+      for (const c of list) {
+        const title = c.deciding ? `Rule that decided: ${c.rule}` : c.rule ? `Rule tried first, not applied: ${c.rule}` : "Plan checks";
+        const group = groups.find((g) => g.title === title) || groups[groups.push({ title, lines: [] }) - 1];
+        group.lines.push(line(c));
+      }
+      const shown = groups.map((g) => `<li class="muted">${escape(g.title)}</li>${g.lines.join("")}`);
       return `<div><strong>Item ${item.sequence}</strong><ul>${shown.join("")}</ul></div>`;
     }).join("");
   }
