@@ -1,10 +1,19 @@
-"""Throughput and latency of $submit, next to the floor: an endpoint that only parses the bundle with fhir.resources.
+"""Throughput and latency of $submit, next to two floors: an endpoint that only parses the same Bundle with
+fhir.resources (the "naive floor"), and one that only `orjson.loads` it.
 
-usage: python bench/submit.py [--seconds 10] [--url http://host:port/fhir] [--concurrency 1]
+usage: python bench/submit.py [--seconds 10] [--concurrency 1] [--url http://host:port/fhir --token T [--kit-token T]]
 
-Without --url it starts the service (uvicorn, one worker, a fresh SQLite file) and the bare parsing endpoint,
-each in its own process. The load comes from a separate process per connection; every request carries a new
-Claim identifier, so each is a new request, not an idempotent replay. Prints requests/second, p50 and p99.
+Without --url it starts the service (uvicorn, one worker, a fresh SQLite file unless UM_DATABASE_URL names another
+database), registers a provider client for each bundle's organisation and takes its token (POST /auth/token), and
+starts the two floor endpoints, each in its own process. With --url it sends to a running service with the tokens
+given (a provider token for organisation 1234567893, and one for the kit's 8189991234).
+
+Two bundles: the repository's own example (examples/pas-request.json, its lumbar MRI swapped for six visits of
+physical therapy, which the shipped rules approve) and the PAS test kit's request for approval (read from
+../shared/examples/...; skipped, with a message, when that directory is absent). The load comes from a separate
+process per connection; every request carries a new Claim identifier, so each is a new request, not an idempotent
+replay. Every answer must be 200 and, from $submit, a ClaimResponse certifying every item in total (A1); anything
+else is counted and printed as an error. Prints requests/second, p50 and p99, and ours as a share of each floor.
 """
 
 from __future__ import annotations
@@ -20,12 +29,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 REPO = Path(__file__).resolve().parent.parent
-SAMPLE = (
+REPO_EXAMPLE = REPO / "examples" / "pas-request.json"
+KIT_EXAMPLE = (
     REPO.parent
     / "shared"
     / "examples"
@@ -34,6 +48,9 @@ SAMPLE = (
     / "server-suite-requests"
     / "submit-request-for-approval.json"
 )
+# What the benchmark's clients register as (the organisation each bundle's provider names).
+REPO_ORG, KIT_ORG = "1234567893", "8189991234"
+PLACEHOLDER = "BENCH-IDENTIFIER-PLACEHOLDER"
 
 FLOOR_APP = """
 from fastapi import FastAPI, Request, Response
@@ -46,6 +63,49 @@ async def parse(request: Request) -> Response:
     Bundle.model_validate_json(await request.body())
     return Response(b"{}", media_type="application/fhir+json")
 """
+
+ORJSON_APP = """
+import orjson
+from fastapi import FastAPI, Request, Response
+
+app = FastAPI()
+
+@app.post("/fhir/Claim/$submit")
+async def parse(request: Request) -> Response:
+    orjson.loads(await request.body())
+    return Response(b"{}", media_type="application/fhir+json")
+"""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A bundle to send: its name, its JSON with the Claim identifier replaced by PLACEHOLDER, its organisation."""
+
+    name: str
+    template: bytes
+    organization: str
+
+
+def repo_sample() -> Sample:
+    """The repository's example, asking for six visits of physical therapy (approved by therapy.yaml)."""
+    bundle = json.loads(REPO_EXAMPLE.read_text())
+    claim = bundle["entry"][0]["resource"]
+    for item in claim["item"]:
+        item["productOrService"]["coding"][0]["code"] = "97110"
+        item["quantity"] = {"value": 6}
+    return _sample(f"repo example ({REPO_EXAMPLE.name}, CPT 97110 x6)", bundle, REPO_ORG)
+
+
+def kit_sample() -> Sample | None:
+    """The PAS test kit's request for approval, or None when ../shared is not beside the repository."""
+    if not KIT_EXAMPLE.is_file():
+        return None
+    return _sample(f"kit ({KIT_EXAMPLE.name})", json.loads(KIT_EXAMPLE.read_text()), KIT_ORG)
+
+
+def _sample(name: str, bundle: dict[str, Any], organization: str) -> Sample:
+    bundle["entry"][0]["resource"]["identifier"][0]["value"] = PLACEHOLDER
+    return Sample(name, orjson.dumps(bundle), organization)
 
 
 def free_port() -> int:
@@ -67,12 +127,12 @@ def wait_up(port: int, path: str) -> None:
     raise SystemExit(f"server on port {port} did not come up")
 
 
-def serve_floor(directory: str, source: str) -> tuple[subprocess.Popen[bytes], int]:
+def serve_floor(directory: str, source: str, name: str = "floor_app") -> tuple[subprocess.Popen[bytes], int]:
     """Start the reference endpoint (`source`, a FastAPI app named `app`) with uvicorn in `directory`; (process, port)."""
-    (Path(directory) / "floor_app.py").write_text(source)
+    (Path(directory) / f"{name}.py").write_text(source)
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "floor_app:app", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "uvicorn", f"{name}:app", "--port", str(port), "--log-level", "warning"],
         cwd=directory,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -81,37 +141,57 @@ def serve_floor(directory: str, source: str) -> tuple[subprocess.Popen[bytes], i
     return process, port
 
 
-def load(url: str, seconds: float, worker: int, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def approved_in_total(body: bytes) -> bool:
+    """Whether a PAS response Bundle's ClaimResponse certifies every item in total (X12 306 code A1)."""
+    try:
+        claim_response = orjson.loads(body)["entry"][0]["resource"]
+        codes = [
+            extension["valueCodeableConcept"]["coding"][0]["code"]
+            for item in claim_response["item"]
+            for adjudication in item["adjudication"]
+            for review in adjudication.get("extension", [])
+            for extension in review.get("extension", [])
+            if extension["url"].endswith("extension-reviewActionCode")
+        ]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return False
+    return claim_response["resourceType"] == "ClaimResponse" and bool(codes) and set(codes) == {"A1"}
+
+
+def load(url: str, token: str, template: bytes, check_a1: bool, seconds: float, worker: int, results: Any) -> None:
     """One keep-alive connection sending new requests back to back until time is up."""
-    bundle = json.loads(SAMPLE.read_text())
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    headers = {"Content-Type": "application/fhir+json", "Authorization": f"Bearer {token}"}
     latencies = []
-    statuses: dict[int, int] = {}
+    statuses: dict[int | str, int] = {}
     n = 0
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         n += 1
-        bundle["entry"][0]["resource"]["identifier"][0]["value"] = f"BENCH-{os.getpid()}-{worker}-{n}"
-        body = json.dumps(bundle).encode()
+        body = template.replace(PLACEHOLDER.encode(), f"BENCH-{os.getpid()}-{worker}-{n}".encode())
         started = time.perf_counter()
-        connection.request("POST", parts.path + "/Claim/$submit", body, {"Content-Type": "application/fhir+json"})
+        connection.request("POST", parts.path + "/Claim/$submit", body, headers)
         response = connection.getresponse()
-        response.read()
+        answer = response.read()
         latencies.append(time.perf_counter() - started)
-        statuses[response.status] = statuses.get(response.status, 0) + 1
+        status: int | str = response.status
+        if status == 200 and check_a1 and not approved_in_total(answer):
+            status = "200 but not A1"
+        statuses[status] = statuses.get(status, 0) + 1
     results.put((latencies, statuses))
 
 
 def gather(target: Any, argument_lists: list[tuple[Any, ...]], seconds: float) -> dict[str, float]:
     """Run `target(*arguments, results)` in one process per argument list (one connection each, each sending for
-    `seconds`) and pool what they put on the queue, (latencies, statuses): requests, requests/second, p50, p99."""
+    `seconds`) and pool what they put on the queue, (latencies, statuses): requests, requests/second, p50, p99,
+    and errors (every answer that is not 200; a loader may count a 200 it finds wrong under a string key)."""
     results: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     workers = [multiprocessing.Process(target=target, args=(*arguments, results)) for arguments in argument_lists]
     for w in workers:
         w.start()
     latencies: list[float] = []
-    statuses: dict[int, int] = {}
+    statuses: dict[int | str, int] = {}
     for _ in workers:
         got, codes = results.get()
         latencies += got
@@ -127,60 +207,124 @@ def gather(target: Any, argument_lists: list[tuple[Any, ...]], seconds: float) -
         "rps": len(latencies) / seconds,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000,
+        "errors": sum(count for code, count in statuses.items() if code != 200),
     }
 
 
-def measure(url: str, seconds: float, concurrency: int) -> dict[str, float]:
-    return gather(load, [(url, seconds, i) for i in range(concurrency)], seconds)
-
-
-def report(name: str, figures: dict[str, float]) -> None:
+def report(name: str, figures: dict[str, float], ratio: str = "") -> None:
     print(
         f"{name:<42} {figures['requests']:>7.0f} requests  {figures['rps']:>8.1f} req/s  "
-        f"p50 {figures['p50_ms']:>7.2f} ms  p99 {figures['p99_ms']:>7.2f} ms"
+        f"p50 {figures['p50_ms']:>7.2f} ms  p99 {figures['p99_ms']:>7.2f} ms  "
+        f"errors {figures.get('errors', 0):.0f}{ratio}"
     )
 
 
+def _service(tmp: str) -> tuple[subprocess.Popen[bytes], str, Callable[[str], str]]:
+    """Start the service on a fresh database with a provider client per organisation; (process, FHIR base, a
+    function taking a fresh token for an organisation)."""
+    env = {
+        **os.environ,
+        "UM_DATABASE_URL": os.environ.get("UM_DATABASE_URL", f"sqlite:///{tmp}/bench.db"),
+        "UM_LOG_LEVEL": "warning",
+    }
+    cli = [sys.executable, "-m", "um_service"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, cwd=REPO, check=True, capture_output=True)
+    secrets = {}
+    for organization in (REPO_ORG, KIT_ORG):
+        secrets[organization] = subprocess.run(
+            [
+                *cli,
+                "clients",
+                "add",
+                f"bench-{organization}",
+                "--role",
+                "provider",
+                "--org",
+                organization,
+                "--generate-secret",
+            ],
+            env=env,
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    port = free_port()
+    process = subprocess.Popen(
+        [*cli, "serve", "--no-upgrade", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_up(port, "/health/live")
+
+    def token(organization: str) -> str:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request(
+            "POST",
+            "/auth/token",
+            f"grant_type=client_credentials&client_id=bench-{organization}&client_secret={secrets[organization]}",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        return str(json.loads(connection.getresponse().read())["access_token"])
+
+    return process, f"http://127.0.0.1:{port}/fhir", token
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=1)
-    parser.add_argument("--url", help="FHIR base of a running service (default: start one on SQLite)")
+    parser.add_argument("--url", help="FHIR base of a running service (default: start one)")
+    parser.add_argument("--token", help=f"with --url: a provider access token for organisation {REPO_ORG}")
+    parser.add_argument("--kit-token", help=f"with --url: a provider access token for organisation {KIT_ORG}")
     args = parser.parse_args()
-    processes = []
+    if args.url and not args.token:
+        parser.error("--url needs --token (POST /auth/token as a provider client of organisation 1234567893)")
+    samples = [repo_sample()]
+    kit = kit_sample()
+    if kit is None:
+        print(f"(the kit's bundle is not at {KIT_EXAMPLE}: the repository's example only)")
+    elif args.url and not args.kit_token:
+        print("(no --kit-token: the repository's example only)")
+    else:
+        samples.append(kit)
+    processes: list[subprocess.Popen[bytes]] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             if args.url:
                 service_url = args.url.rstrip("/")
+                given = {REPO_ORG: args.token, KIT_ORG: args.kit_token}
+
+                def token(organization: str) -> str:
+                    return str(given[organization])
             else:
-                port = free_port()
-                env = {
-                    **os.environ,
-                    "UM_DATABASE_URL": os.environ.get("UM_DATABASE_URL", f"sqlite:///{tmp}/bench.db"),
-                    "UM_LOG_LEVEL": "warning",
-                }
-                processes.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "um_service", "serve", "--port", str(port)],
-                        env=env,
-                        cwd=REPO,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )
-                )
-                wait_up(port, "/health/live")
-                service_url = f"http://127.0.0.1:{port}/fhir"
+                service, service_url, token = _service(tmp)
+                processes.append(service)
             floor, floor_port = serve_floor(tmp, FLOOR_APP)
             processes.append(floor)
+            bare, bare_port = serve_floor(tmp, ORJSON_APP, "orjson_app")
+            processes.append(bare)
+            database = "running service" if args.url else os.environ.get("UM_DATABASE_URL", "sqlite").split("+")[0]
             print(
-                f"$submit benchmark: {args.seconds:.0f} s each, {args.concurrency} connection(s), "
-                f"bundle {SAMPLE.stat().st_size} bytes"
+                f"$submit benchmark: {args.seconds:.0f} s each, {args.concurrency} connection(s), {database}; "
+                "the load processes share this machine's cores with the servers"
             )
-            report("um-service $submit", measure(service_url, args.seconds, args.concurrency))
-            report(
-                "floor: parse with fhir.resources",
-                measure(f"http://127.0.0.1:{floor_port}/fhir", args.seconds, args.concurrency),
-            )
+            for sample in samples:
+                print(f"{sample.name}, {len(sample.template)} bytes:")
+
+                def measure(url: str, check_a1: bool, *, sample: Sample = sample) -> dict[str, float]:
+                    # A fresh token for each run (they live 5 minutes by default).
+                    arguments = (url, token(sample.organization), sample.template, check_a1, args.seconds)
+                    return gather(load, [(*arguments, i) for i in range(args.concurrency)], args.seconds)
+
+                ours = measure(service_url, True)
+                naive = measure(f"http://127.0.0.1:{floor_port}/fhir", False)
+                parse = measure(f"http://127.0.0.1:{bare_port}/fhir", False)
+                report("  um-service $submit", ours)
+                report("  floor: parse with fhir.resources", naive, f"  ours/this {ours['rps'] / naive['rps']:.2f}")
+                report("  floor: orjson.loads only", parse, f"  ours/this {ours['rps'] / parse['rps']:.2f}")
     finally:
         for process in processes:
             process.terminate()

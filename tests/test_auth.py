@@ -17,7 +17,9 @@ from test_review_flow import subscription
 
 from um_service.app import create_app
 from um_service.auth import policy
+from um_service.auth.clients import DisabledClients, disable
 from um_service.cli import main as cli
+from um_service.db.session import Database
 from um_service.settings import Settings
 
 from builders import item, request_bundle
@@ -458,6 +460,28 @@ def test_a_disabled_client_gets_no_token_and_its_tokens_are_refused(client: Auth
         client, grant_type="client_credentials", client_id="portal-9", client_secret="a-long-enough-secret"
     )
     assert again.status_code == 401
+
+
+def test_a_client_disabled_by_another_process_is_refused_once_the_remembered_answer_is_a_few_seconds_old(
+    client: AuthClient, database: Database
+) -> None:
+    now = [100.0]
+    client.app.state.disabled_clients = DisabledClients(seconds=2.0, clock=lambda: now[0])  # type: ignore[attr-defined]
+    register(client, "portal-8", role="portal", secret="a-long-enough-secret")
+    issued = token_request(
+        client, grant_type="client_credentials", client_id="portal-8", client_secret="a-long-enough-secret"
+    )
+    token = issued.json()["access_token"]
+    assert client.get("/fhir/ClaimResponse", headers=bearer(token)).status_code == 200
+
+    with database.transaction() as session:  # as `um-service clients disable` does, outside this worker
+        assert disable(session, "portal-8")
+    now[0] += 1.0
+    assert client.get("/fhir/ClaimResponse", headers=bearer(token)).status_code == 200  # remembered as active
+    now[0] += 1.5
+    refused = client.get("/fhir/ClaimResponse", headers=bearer(token))
+    assert refused.status_code == 401
+    assert "was disabled" in refused.json()["issue"][0]["diagnostics"]
 
 
 def test_commands_outside_a_checkout_name_the_database_setting_and_create_nothing(

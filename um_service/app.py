@@ -32,6 +32,7 @@ from .api import (
 from .api.deps import authorize
 from .auth import tokens
 from .auth.cds_hooks import JwksCache
+from .auth.clients import DisabledClients
 from .case import clocks
 from .case.lifecycle import SystemMoment
 from .crd.ehr_fhir import EhrFhir
@@ -91,6 +92,7 @@ def create_app(
     app.state.rules = ActiveRules.load(settings.rules_dir)
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.jwks = JwksCache()
+    app.state.disabled_clients = DisabledClients()
     app.state.ehr_fhir = EhrFhir()
     app.state.started = datetime.now(UTC).isoformat(timespec="seconds")
     app.add_middleware(RequestLogging)
@@ -145,11 +147,14 @@ class RulesFollower:
         self._every = every_seconds
         self._checked = 0.0
 
+    def due(self) -> bool:
+        """Whether the last check is older than the interval."""
+        return time.monotonic() - self._checked >= self._every
+
     def maybe_follow(self, session: Session) -> None:
         """Check the active version (in the request's session) if the last check is older than the interval."""
-        now = time.monotonic()
-        if now - self._checked < self._every:
+        if not self.due():
             return
-        self._checked = now
+        self._checked = time.monotonic()
         version = rule_sets.active_version(session)
         self._rules.follow(version, lambda v: rule_sets.stored(session, v))

@@ -4,12 +4,14 @@ the FHIR request body, and lookup-or-404 dependencies that reuse the request's s
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ..auth import clients, policy, tokens
 from ..auth.tokens import Caller
@@ -28,12 +30,15 @@ log = logging.getLogger(__name__)
 _FHIR_JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 
 
-def _settings(request: Request) -> Settings:
+# Dependencies that do no I/O are `async def`: a plain `def` would cost each request a hop to the thread pool and back.
+
+
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
@@ -47,18 +52,41 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_database)]
 
 
-def _unit_of_work(request: Request, database: DatabaseDep) -> Iterator[Session]:
+async def _unit_of_work(request: Request, database: DatabaseDep) -> AsyncIterator[Session]:
     """The request's one session: committed after the handler and before the answer leaves, or rolled back if the
     handler raised; then, if the commit queued notifications, this worker's dispatcher is woken to send them."""
-    with database.session() as session:
-        try:
-            yield session
-        except BaseException:
-            session.rollback()
-            raise
-        session.commit()
+    session = database.session()  # no I/O until its first statement, which runs in the handler's thread
+    try:
+        yield session
+    except BaseException:
+        await _end(session, commit=False)
+        raise
+    await _end(session, commit=True)
+    changed = session.info.get(clients.CLIENTS_CHANGED)
+    if changed:
+        request.app.state.disabled_clients.forget(changed)
     if session.info.get(OUTBOX_QUEUED):
         wake_dispatcher(request)
+
+
+async def _end(session: Session, *, commit: bool) -> None:
+    """Commit (or roll back) and close, in the thread pool when there is a transaction (one hop, shielded: a
+    cancelled request must still release its connection and SQLite's write lock)."""
+
+    def end() -> None:
+        try:
+            if commit:
+                session.commit()
+            else:
+                session.rollback()
+        finally:
+            session.close()
+
+    if not session.in_transaction():
+        session.close()
+        return
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(end)
 
 
 # scope="function": the commit runs when the handler returns, before the response is sent.
@@ -72,7 +100,7 @@ def fhir_base_url(request: Request, settings: Settings) -> str:
     return str(request.base_url).rstrip("/") + "/fhir"
 
 
-def authorize(request: Request, session: SessionDep) -> None:
+async def authorize(request: Request, session: SessionDep) -> None:
     """Check the bearer token against the access policy for the matched route (public routes pass)."""
     route = request.scope.get("route")
     name = getattr(route, "name", None)
@@ -93,7 +121,12 @@ def authorize(request: Request, session: SessionDep) -> None:
         raise Unauthenticated(
             f"The access token is not valid: {exc}.", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
         ) from exc
-    if clients.is_disabled(session, caller.client_id):
+    # Remembered for a few seconds (clients.DisabledClients); asked of the database, in the thread pool, otherwise.
+    disabled_clients: clients.DisabledClients = request.app.state.disabled_clients
+    disabled = disabled_clients.lookup(caller.client_id)
+    if disabled is None:
+        disabled = await run_in_threadpool(disabled_clients.check, session, caller.client_id)
+    if disabled:
         log.warning("access refused", extra={"route": name, "client_id": caller.client_id, "reason": "disabled"})
         raise Unauthenticated(
             f"Client {caller.client_id} was disabled; its tokens are no longer accepted.",
@@ -106,7 +139,7 @@ def authorize(request: Request, session: SessionDep) -> None:
     request.state.caller = caller
 
 
-def _caller(request: Request) -> Caller:
+async def _caller(request: Request) -> Caller:
     caller: Caller = request.state.caller
     return caller
 
@@ -145,15 +178,15 @@ CaseDep = Annotated[Case, Depends(_case)]
 LockedCaseDep = Annotated[Case, Depends(_locked_case)]
 
 
-def _follow_rules(request: Request, session: Session) -> None:
-    """Pick up a rule set another worker activated (checked at most every few seconds)."""
+async def _follow_rules(request: Request, session: Session) -> None:
+    """Pick up a rule set another worker activated (checked at most every few seconds, in the thread pool)."""
     follower = getattr(request.app.state, "rules_follower", None)
-    if follower is not None:
-        follower.maybe_follow(session)
+    if follower is not None and follower.due():
+        await run_in_threadpool(follower.maybe_follow, session)
 
 
-def _context(request: Request, settings: SettingsDep, session: SessionDep) -> RequestContext:
-    _follow_rules(request, session)
+async def _context(request: Request, settings: SettingsDep, session: SessionDep) -> RequestContext:
+    await _follow_rules(request, session)
     caller: Caller | None = getattr(request.state, "caller", None)
     return RequestContext(
         submitter=(caller.organization or caller.client_id) if caller else "public",
@@ -217,7 +250,7 @@ FhirBody = Annotated[bytes, Depends(_fhir_body)]
 _JSON_ANSWERS = ("*/*", "application/*", "application/fhir+json", "application/json", "application/json+fhir")
 
 
-def _fhir_accept(request: Request) -> None:
+async def _fhir_accept(request: Request) -> None:
     """Refuse (406) a caller that accepts only formats we do not produce (e.g. FHIR XML)."""
     fmt = request.query_params.get("_format")
     if fmt is not None and fmt not in ("json", *_JSON_ANSWERS[2:]):

@@ -7,7 +7,10 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
@@ -21,6 +24,8 @@ from ..db.models import Client, Reviewer, UsedAssertion
 from ..errors import Problem, ServiceError
 
 ROLES = ("provider", "portal", "nurse", "medical_director", "admin")
+# session.info key: the clients a unit of work registered, enabled or disabled (forgotten by the cache on commit).
+CLIENTS_CHANGED = "um_clients_changed"
 ASSERTION_ALGORITHMS = ["RS384", "ES384", "RS256", "ES256"]
 MAX_ASSERTION_LIFETIME = dt.timedelta(minutes=5)
 
@@ -95,6 +100,7 @@ def register(
     client.active = True
     session.add(client)
     session.flush()
+    changed(session, client_id)
     return client
 
 
@@ -130,13 +136,62 @@ def disable(session: Session, client_id: str) -> bool:
     if client is None:
         return False
     client.active = False
+    changed(session, client_id)
     return True
+
+
+def changed(session: Session, client_id: str) -> None:
+    """Note that this unit of work changed a client (its cached state is dropped once the change commits)."""
+    session.info.setdefault(CLIENTS_CHANGED, set()).add(client_id)
 
 
 def is_disabled(session: Session, client_id: str) -> bool:
     """Whether a registered client was disabled (tokens of clients never registered are the test suite's own)."""
     active = session.scalar(select(Client.active).where(Client.id == client_id))
     return active is False
+
+
+class DisabledClients:
+    """Whether a client is disabled, remembered for a few seconds, so checking a token costs no database round trip.
+
+    A change committed by this worker is seen at once (`forget`); one made by another worker or the CLI, within
+    `seconds`: the tokens of a client disabled there are refused from then on (`um-service clients disable`).
+    """
+
+    def __init__(self, *, seconds: float = 2.0, clock: Callable[[], float] = time.monotonic):
+        self._seconds = seconds
+        self._clock = clock
+        self._known: dict[str, tuple[float, bool]] = {}
+        self._lock = threading.Lock()
+        self._forgotten = 0  # how many changes were forgotten: a read begun before one must not be remembered
+
+    def lookup(self, client_id: str) -> bool | None:
+        """Whether the client is disabled, if known recently enough; None when the database must be asked."""
+        found = self._known.get(client_id)
+        if found is None or self._clock() - found[0] > self._seconds:
+            return None
+        return found[1]
+
+    def check(self, session: Session, client_id: str) -> bool:
+        """Whether the client is disabled: remembered, or read from the database and remembered."""
+        known = self.lookup(client_id)
+        if known is not None:
+            return known
+        read_at, generation = self._clock(), self._forgotten
+        disabled = is_disabled(session, client_id)
+        with self._lock:
+            if generation == self._forgotten:
+                if len(self._known) > 10_000:
+                    self._known.clear()  # a bound: clients are few
+                self._known[client_id] = (read_at, disabled)
+        return disabled
+
+    def forget(self, client_ids: set[str]) -> None:
+        """Drop what is remembered of these clients (their change has just committed here)."""
+        with self._lock:
+            self._forgotten += 1
+            for client_id in client_ids:
+                self._known.pop(client_id, None)
 
 
 def _identity(client: Client) -> Identity:

@@ -6,6 +6,7 @@ import datetime as dt
 import secrets
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
 from sqlalchemy.exc import IntegrityError
@@ -93,6 +94,17 @@ def issue(identity: Identity, scopes: frozenset[str], *, key: str, now: dt.datet
 
 def verify(token: str, *, key: str, now: dt.datetime) -> Caller:
     """The caller an access token speaks for; TokenError if it is not valid now."""
+    expires, caller = _verified(token, key)
+    # Expiry against the service clock (tests move it; production uses wall time).
+    if expires <= now.timestamp():
+        raise TokenError("the access token has expired")
+    return caller
+
+
+@lru_cache(maxsize=1024)
+def _verified(token: str, key: str) -> tuple[float, Caller]:
+    """A token's expiry and caller once its signature and claims check out: a client sends the same token many
+    times, and checking it again would give the same answer (a refusal raises, and is not remembered)."""
     try:
         claims = jwt.decode(
             token,
@@ -109,12 +121,10 @@ def verify(token: str, *, key: str, now: dt.datetime) -> Caller:
         )
     except jwt.PyJWTError as exc:
         raise TokenError(str(exc)) from exc
-    # Expiry against the service clock (tests move it; production uses wall time).
-    if claims["exp"] <= now.timestamp():
-        raise TokenError("the access token has expired")
     role = claims.get("role")
     if role not in SCOPES:
         raise TokenError("the access token names no known role")
-    return Caller(
+    caller = Caller(
         claims["sub"], role, claims.get("org"), claims.get("reviewer"), frozenset(str(claims.get("scope", "")).split())
     )
+    return claims["exp"], caller

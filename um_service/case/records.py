@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import orjson
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ..context import RequestContext
@@ -75,19 +76,29 @@ def cancel_item(item: CaseItem, context: RequestContext) -> None:
     item.updated_at = context.now
 
 
-def record_keys(session: Session, *, case: Case, request: PasRequest, submitter: str) -> None:
-    """Record the identifiers and party identifiers a case is found by (new ones only)."""
-    known_ids = repository.identifiers_of(session, case.id)
-    for system, value in sorted(request.identifiers - known_ids):
-        session.add(CaseIdentifier(case_id=case.id, submitter=submitter, system=system, value=value))
+def record_keys(session: Session, *, case: Case, request: PasRequest, submitter: str, new: bool = False) -> None:
+    """Record the identifiers and party identifiers a case is found by (new ones only; `new`: the case was just
+    created, so it has none yet). One INSERT per table, whatever the number of rows."""
+    known_ids = set() if new else repository.identifiers_of(session, case.id)
+    identifiers = [
+        {"case_id": case.id, "submitter": submitter, "system": system, "value": value}
+        for system, value in sorted(request.identifiers - known_ids)
+    ]
+    if identifiers:
+        session.execute(insert(CaseIdentifier), identifiers)
     parties = request.parties
     wanted = {("member", "", value) for value in parties.member_ids}
     wanted |= {("patient", s, v) for s, v in parties.patient_ids}
     wanted |= {("provider", s, v) for s, v in parties.provider_ids}
     wanted |= {("insurer", s, v) for s, v in parties.insurer_ids}
     wanted |= {("sender", "", v) for v in parties.sender_ids}
-    for role, system, value in sorted(wanted - repository.parties_of(session, case.id)):
-        session.add(CaseParty(case_id=case.id, role=role, system=system, value=value))
+    known_parties = set() if new else repository.parties_of(session, case.id)
+    rows = [
+        {"case_id": case.id, "role": role, "system": system, "value": value}
+        for role, system, value in sorted(wanted - known_parties)
+    ]
+    if rows:
+        session.execute(insert(CaseParty), rows)
     summarize(case, request)
 
 
@@ -114,12 +125,14 @@ def store_submission(
     claim_response: dict[str, Any],
     kind: str,
     context: RequestContext,
+    submission_id: str | None = None,
 ) -> bytes:
-    """Keep the accepted request and its exact answer (for retries); the request becomes the case's latest."""
+    """Keep the accepted request and its exact answer (for retries); the request becomes the case's latest.
+    `submission_id` is the id the caller already gave the case as its latest (a new case is inserted with it)."""
     rule_sets.remember(session, context.rules, now=context.now)
     body = orjson.dumps(response_bundle(request, claim_response, base_url=context.base_url, now=context.now))
     submission = Submission(
-        id=str(uuid.uuid4()),
+        id=submission_id or str(uuid.uuid4()),
         case_id=case.id,
         submitter=context.submitter,
         kind=kind,

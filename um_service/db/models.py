@@ -20,11 +20,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from ..case.status import CaseStatus, Priority
+from ..case.status import OPEN, CaseStatus, Priority
 from ..fhir.codes import ReviewAction
 
 NAMING_CONVENTION = {
@@ -99,11 +100,19 @@ class EnumText(TypeDecorator[E]):
         return None if value is None else self.enum_type(value)
 
 
+# The open cases, a steady few hundred or thousand whatever the history: the work list reads them by due time from
+# their own index, where `due_at` alone would walk past every closed case first (migration 0016 writes the same list).
+OPEN_CASES = text("status IN (" + ", ".join(f"'{s.value}'" for s in sorted(OPEN)) + ")")
+
+
 class Case(Base):
     """One prior-authorization request (a PAS Claim and its updates); its items carry the decisions."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_cases_status_due_at", "status", "due_at"),
+        Index("ix_cases_open_due_at", "due_at", "id", postgresql_where=OPEN_CASES, sqlite_where=OPEN_CASES),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     submitter: Mapped[str] = mapped_column(String(200), index=True)
@@ -129,7 +138,7 @@ class Case(Base):
     near_breach: Mapped[bool] = mapped_column(Boolean, default=False)
     p2p_at: Mapped[datetime | None] = mapped_column(Timestamp)
     p2p_contact: Mapped[str | None] = mapped_column(String(300))
-    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp, index=True)
     # A concurrent review's admission (case/stays.py): dates as YYYY-MM-DD, days as counted nights.
     admitted_on: Mapped[str | None] = mapped_column(String(10))
     discharged_on: Mapped[str | None] = mapped_column(String(10))
@@ -150,7 +159,10 @@ class CaseIdentifier(Base):
     """A Claim.identifier a submitter used for a case; unique per submitter (a retry or update reuses it)."""
 
     __tablename__ = "case_identifiers"
-    __table_args__ = (UniqueConstraint("submitter", "system", "value"),)
+    __table_args__ = (
+        UniqueConstraint("submitter", "system", "value"),
+        Index("ix_case_identifiers_value_system", "value", "system"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -221,7 +233,7 @@ class CaseItem(Base):
     # Why an item was not certified: "administrative" (intake: coverage, plan exclusions) or "clinical" (a medical
     # director); None for anything else.
     decision_kind: Mapped[str | None] = mapped_column(String(20))
-    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
 
 
 class ClaimResponseVersion(Base):
@@ -257,7 +269,7 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(Timestamp)
+    at: Mapped[datetime] = mapped_column(Timestamp, index=True)
     actor: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(40))
     action: Mapped[str] = mapped_column(String(60))

@@ -84,9 +84,15 @@ def current_claim_response(session: Session, case_id: str) -> ClaimResponseVersi
 
 
 def case_ids_with_party(
-    session: Session, *, role: str, values: Iterable[str] = (), pairs: Iterable[Identifier] = ()
+    session: Session,
+    *,
+    role: str,
+    values: Iterable[str] = (),
+    pairs: Iterable[Identifier] = (),
+    among: Iterable[str] | None = None,
 ) -> set[str]:
-    """Cases having a party of `role` with one of these values (member ids) or (system, value) pairs."""
+    """Cases having a party of `role` with one of these values (member ids) or (system, value) pairs; only cases
+    `among` these ids when given (a provider or insurer is a party to countless cases, a member to a few)."""
     clauses: list[ColumnElement[bool]] = []
     value_list = list(values)
     if value_list:
@@ -95,7 +101,10 @@ def case_ids_with_party(
         clauses.append((CaseParty.system == system) & (CaseParty.value == value))
     if not clauses:
         return set()
-    return set(session.scalars(select(CaseParty.case_id).where(CaseParty.role == role, or_(*clauses))))
+    statement = select(CaseParty.case_id).where(CaseParty.role == role, or_(*clauses))
+    if among is not None:
+        statement = statement.where(CaseParty.case_id.in_(list(among)))
+    return set(session.scalars(statement))
 
 
 def case_ids_with_identifier_values(

@@ -127,7 +127,7 @@ def _decide_item(item: RequestedItem, facts: _Facts, rule_set: RuleSet, on: dt.d
             trace.append({"rule": rule.id, "skipped": skipped})
             continue
         if variables is None:
-            variables = _variables(item, facts.request)
+            variables = condition_variables(item, facts.request)
         if _conditions_hold(rule, variables, facts.request, rule_set, trace):
             return _outcome(item, rule, facts, trace, rule_set.version)
     trace.append({"default": f"no rule of rule set {rule_set.version} applies; the item pends to {DEFAULT_QUEUE}"})
@@ -280,7 +280,7 @@ def service_date(item: dict[str, Any]) -> str | None:
     return start if isinstance(start, str) else None
 
 
-def _variables(item: RequestedItem, request: PasRequest) -> dict[str, Any]:
+def condition_variables(item: RequestedItem, request: PasRequest) -> dict[str, Any]:
     """The %variables of a condition (rules/README.md, "Writing conditions")."""
     parties = request.parties
     requested = None

@@ -29,6 +29,7 @@ from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
 from ..fhir.questionnaire import answer_value, answered_items, questionnaire_responses
 from ..fhir.references import BundleIndex, Entry
+from . import shortcuts
 from .index import Coverage
 
 # The variables a condition may use (rules/README.md documents each).
@@ -138,8 +139,8 @@ Compiled = Callable[[dict[str, Any], dict[str, Any]], list[Any]]
 
 
 @lru_cache(maxsize=4096)
-def compile_expression(text: str) -> Compiled:
-    """Compile a FHIRPath expression, or raise ExpressionError saying what is wrong with it.
+def general_evaluation(text: str) -> Compiled:
+    """Compile a FHIRPath expression for fhirpathpy, or raise ExpressionError saying what is wrong with it.
 
     Cached by text: rules often repeat an expression, and a compiled one is a pure function.
     """
@@ -168,9 +169,26 @@ def compile_expression(text: str) -> Compiled:
         raise ExpressionError(
             f"unknown variable(s): {', '.join('%' + v for v in undefined)}; use {', '.join('%' + v for v in sorted(VARIABLES))}"
         )
-    compiled: Compiled = set_paths(
+    general: Compiled = set_paths(
         apply_parsed_path, parsedPath=ast, model=_R4, options={"userInvocationTable": _FUNCTIONS}
     )
+    return general
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(text: str) -> Compiled:
+    """Compile a FHIRPath expression, or raise ExpressionError saying what is wrong with it: fhirpathpy's
+    evaluation, behind a plain-Python shortcut when the expression has a common shape (decision/shortcuts.py)."""
+    general = general_evaluation(text)
+    fast = shortcuts.shortcut(text)
+    if fast is None:
+        return general
+
+    def compiled(resource: dict[str, Any], variables: dict[str, Any]) -> list[Any]:
+        scope = _scope.get(None)
+        found = fast(variables, scope)
+        return general(resource, variables) if found is None else found
+
     return compiled
 
 

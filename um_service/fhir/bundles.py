@@ -29,7 +29,7 @@ from .codes import (
 )
 from .elements import as_list
 from .pas_request import PasRequest
-from .references import BundleIndex, Entry, iter_references
+from .references import BundleIndex, Entry
 from .response import claim_reference, instant
 
 
@@ -193,7 +193,7 @@ def _closure(index: BundleIndex, roots: list[Entry]) -> list[tuple[str, dict[str
         if entry.index in seen:
             continue
         seen[entry.index] = entry
-        for found in iter_references(entry.resource, ""):
+        for found in index.scan(entry).references:
             target = index.resolve(found.value, from_entry=entry)
             # Another Claim (a prior version) is not part of the answer; its presence would drag in its history.
             if target is not None and target.index not in seen and (target.resource_type != "Claim" or target in roots):

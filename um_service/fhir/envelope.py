@@ -68,8 +68,10 @@ def read_bundle(raw: bytes, *, limits: Limits, what: str) -> Reading:
                 )
             ],
         )
-    reading = Reading(document, BundleIndex.of(document), schema.check_bundle(document), [])
+    index = BundleIndex.of(document)
+    reading = Reading(document, index, schema.check_bundle(document), [])
     reading.profile += _envelope_problems(document, what)
+    reading.profile += _unknown_modifiers(index)
     return reading
 
 
@@ -136,32 +138,14 @@ def _envelope_problems(bundle: dict[str, Any], what: str) -> list[Problem]:
                 )
             else:
                 seen_ids[key] = position
-        problems += _unknown_modifiers(resource, f"{where}.resource")
     return problems
 
 
-def _unknown_modifiers(resource: dict[str, Any], where: str) -> list[Problem]:
+def _unknown_modifiers(index: BundleIndex) -> list[Problem]:
     """Modifier extensions change meaning; one this server does not understand makes the request unreadable."""
-    problems = []
-    stack: list[tuple[Any, str]] = [(resource, where)]
-    while stack:
-        node, path = stack.pop()
-        if isinstance(node, dict):
-            for position, ext in enumerate(as_list(node.get("modifierExtension"))):
-                url = as_dict(ext).get("url")
-                if url not in KNOWN_MODIFIER_EXTENSIONS:
-                    problems.append(
-                        Problem(
-                            "not-supported",
-                            f"Unknown modifier extension '{url}'.",
-                            f"{path}.modifierExtension[{position}]",
-                        )
-                    )
-            stack.extend(
-                (child, f"{path}.{key}")
-                for key, child in node.items()
-                if key != "modifierExtension" and isinstance(child, (dict, list))
-            )
-        elif isinstance(node, list):
-            stack.extend((child, f"{path}[{i}]") for i, child in enumerate(node) if isinstance(child, (dict, list)))
-    return problems
+    return [
+        Problem("not-supported", f"Unknown modifier extension '{url}'.", f"{holder}.modifierExtension[{position}]")
+        for entry in index.entries
+        for holder, position, ext in index.scan(entry).modifier_extensions
+        if (url := as_dict(ext).get("url")) not in KNOWN_MODIFIER_EXTENSIONS
+    ]

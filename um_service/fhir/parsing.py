@@ -19,7 +19,11 @@ def parse_json(raw: bytes, *, max_depth: int, max_string: int = 4 * 1024 * 1024)
         if "depth limit" in str(exc) or "recursion" in str(exc).lower():
             raise _too_deep(max_depth) from exc
         raise InvalidRequest(400, [Problem("structure", f"The body is not valid JSON: {exc}")]) from exc
-    depth, longest, nul = _shape(document)
+    if b"\\u0000" in raw or len(raw) > max_string:
+        depth, longest, nul = _shape(document)
+    else:
+        # JSON can only carry NUL escaped, and no string is longer than the body: only the depth needs a walk.
+        depth, longest, nul = _depth(document), 0, False
     if nul:
         raise InvalidRequest(
             400,
@@ -67,6 +71,19 @@ def _shape(document: Any) -> tuple[int, int, bool]:
             deepest = max(deepest, depth)
             stack.extend((value, depth + 1) for value in node)
     return deepest, longest, nul
+
+
+def _depth(document: Any) -> int:
+    """The nesting depth alone (as `_shape` counts it), visiting containers only."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(document, 1)] if isinstance(document, (dict, list)) else []
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return deepest
 
 
 def canonical_hash(document: Any) -> str:

@@ -27,7 +27,7 @@ from .elements import as_dict, as_list, codes, codings, extension, extension_cod
 from .envelope import Limits, Reading, read_bundle, unwrap_parameters
 from .parsing import canonical_hash, without
 from .parties import Parties, read_parties
-from .references import BundleIndex, Entry, iter_references
+from .references import BundleIndex, Entry
 
 Identifier = tuple[str, str]
 
@@ -283,7 +283,7 @@ def _reference_problems(index: BundleIndex) -> list[Problem]:
     problems = []
     for entry in index.entries:
         where = f"Bundle.entry[{entry.index}].resource"
-        for found in iter_references(entry.resource, where):
+        for found in index.scan(entry).references:
             if entry.index > 0 and entry.resource_type == "Claim" and found.path.startswith(f"{where}.related"):
                 continue
             if index.resolve(found.value, from_entry=entry) is None:

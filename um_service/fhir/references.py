@@ -40,11 +40,21 @@ class FoundReference:
     value: str
 
 
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """What one walk of a resource found: its references (outside `contained`, see `iter_references`) and every
+    modifierExtension element anywhere in it, as (FHIRPath of the element holding it, position, extension)."""
+
+    references: list[FoundReference]
+    modifier_extensions: list[tuple[str, int, Any]]
+
+
 class BundleIndex:
-    """Lookup of a Bundle's entries by fullUrl and by `Type/id`."""
+    """Lookup of a Bundle's entries by fullUrl and by `Type/id`, and each entry's one walk (`scan`)."""
 
     def __init__(self, entries: list[Entry]):
         self.entries = entries
+        self._scans: dict[int, Scan] = {}
         self._by_url: dict[str, Entry] = {}
         self._by_type_id: dict[str, Entry] = {}
         for entry in entries:
@@ -60,6 +70,15 @@ class BundleIndex:
             if isinstance(raw, dict) and isinstance(raw.get("resource"), dict):
                 entries.append(Entry(index, str(raw.get("fullUrl") or ""), raw["resource"]))
         return cls(entries)
+
+    def scan(self, entry: Entry) -> Scan:
+        """The references and modifier extensions of an entry's resource, found in one walk and remembered (the
+        envelope checks, the reference checks and the answer's closure all read them); paths start at
+        `Bundle.entry[n].resource`."""
+        found = self._scans.get(entry.index)
+        if found is None:
+            found = self._scans[entry.index] = scan(entry.resource, f"Bundle.entry[{entry.index}].resource")
+        return found
 
     def resolve(self, reference: str, *, from_entry: Entry | None = None) -> Entry | None:
         """The entry a reference points to, or None when it is not in the Bundle."""
@@ -94,17 +113,57 @@ def _rest_base(full_url: str) -> str | None:
 
 def iter_references(node: Any, path: str) -> Iterator[FoundReference]:
     """Every Reference.reference under `node` (contained `#id` references excluded)."""
-    stack: list[tuple[Any, str]] = [(node, path)]
+    # Each node carries its steps from `node` as a linked (parent, step) pair; a path is written only when found.
+    stack: list[tuple[Any, Any]] = [(node, None)]
     while stack:
-        current, where = stack.pop()
+        current, trail = stack.pop()
         if isinstance(current, dict):
             value = current.get("reference")
             if isinstance(value, str) and not value.startswith("#"):
-                yield FoundReference(where, value)
+                yield FoundReference(path_of(path, trail), value)
             for key, child in current.items():
                 if key != "contained" and isinstance(child, (dict, list)):
-                    stack.append((child, f"{where}.{key}"))
+                    stack.append((child, (trail, key)))
         elif isinstance(current, list):
             for position, child in enumerate(current):
                 if isinstance(child, (dict, list)):
-                    stack.append((child, f"{where}[{position}]"))
+                    stack.append((child, (trail, position)))
+
+
+def scan(resource: dict[str, Any], where: str) -> Scan:
+    """Walk a resource once: its references outside `contained` (`iter_references`) and its modifier extensions
+    anywhere but inside another modifier extension."""
+    references: list[FoundReference] = []
+    modifiers: list[tuple[str, int, Any]] = []
+    # (node, trail, inside contained, inside a modifierExtension); a trail is a linked (parent, step) pair, written
+    # out only for what is found.
+    stack: list[tuple[Any, Any, bool, bool]] = [(resource, None, False, False)]
+    while stack:
+        current, trail, contained, modifier = stack.pop()
+        if isinstance(current, dict):
+            if not contained:
+                value = current.get("reference")
+                if isinstance(value, str) and not value.startswith("#"):
+                    references.append(FoundReference(path_of(where, trail), value))
+            if not modifier and isinstance(current.get("modifierExtension"), list):
+                holder = path_of(where, trail)
+                modifiers += [(holder, position, ext) for position, ext in enumerate(current["modifierExtension"])]
+            for key, child in current.items():
+                if isinstance(child, (dict, list)):
+                    stack.append(
+                        (child, (trail, key), contained or key == "contained", modifier or key == "modifierExtension")
+                    )
+        elif isinstance(current, list):
+            for position, child in enumerate(current):
+                if isinstance(child, (dict, list)):
+                    stack.append((child, (trail, position), contained, modifier))
+    return Scan(references, modifiers)
+
+
+def path_of(start: str, trail: Any) -> str:
+    """`start` followed by the steps of a (parent, step) chain: `.key` for a key, `[n]` for a position."""
+    steps = []
+    while trail is not None:
+        trail, step = trail
+        steps.append(f"[{step}]" if isinstance(step, int) else f".{step}")
+    return start + "".join(reversed(steps))

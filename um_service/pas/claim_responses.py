@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select, union
+from sqlalchemy.orm import Session, aliased
 
 from ..db import repository
 from ..db.models import Case, CaseIdentifier, CaseParty
@@ -82,7 +82,9 @@ def _identifier_clause(token: Token, payer_system: str) -> Any:
     if value is not None:
         matches = matches.where(CaseIdentifier.value == value)
     if value is not None and system in (None, payer_system):
-        return or_(Case.id.in_(matches), Case.preauth_ref == value)
+        # One set of ids from two indexed lookups: `id IN (...) OR preauth_ref = ...` would scan every case.
+        by_reference = aliased(Case)
+        return Case.id.in_(union(matches, select(by_reference.id).where(by_reference.preauth_ref == value)))
     return Case.id.in_(matches)
 
 

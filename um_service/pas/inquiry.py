@@ -24,10 +24,11 @@ def inquire(session: Session, *, raw: bytes, context: RequestContext) -> dict[st
     inquiry = read_inquiry_request(raw, limits=context.limits)
     parties = inquiry.parties
     matches = repository.case_ids_with_party(session, role="member", values=parties.member_ids)
+    # The member's few cases narrow the provider and insurer lookups, which alone would list most of the store.
     if matches:
-        matches &= repository.case_ids_with_party(session, role="provider", pairs=parties.provider_ids)
+        matches &= repository.case_ids_with_party(session, role="provider", pairs=parties.provider_ids, among=matches)
     if matches:
-        matches &= repository.case_ids_with_party(session, role="insurer", pairs=parties.insurer_ids)
+        matches &= repository.case_ids_with_party(session, role="insurer", pairs=parties.insurer_ids, among=matches)
     if matches and (inquiry.identifiers or inquiry.reference_numbers):
         matches &= repository.case_ids_with_identifier_values(
             session, identifiers=inquiry.identifiers, references=inquiry.reference_numbers

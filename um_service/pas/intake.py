@@ -130,6 +130,7 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
     line_of_business = membership.line_of_business
     admission = admission_of(request)
     review_type = review_types.review_type_of(request, context.now.date(), admission)
+    submission_id = str(uuid.uuid4())  # the case is inserted naming the submission stored last (no UPDATE)
     case = Case(
         id=str(uuid.uuid4()),
         submitter=context.submitter,
@@ -140,13 +141,14 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
         due_at=clocks.due_for(context.now, priority, line_of_business, context.due_overrides, review_type=review_type),
         updated_at=context.now,
         response_version=0,
+        latest_submission_id=submission_id,
         line_of_business=line_of_business,
         review_type=review_type,
         member_state=request.parties.member_state,
     )
     session.add(case)
     session.flush()
-    record_keys(session, case=case, request=request, submitter=context.submitter)
+    record_keys(session, case=case, request=request, submitter=context.submitter, new=True)
     outcomes = benefits.decide(session, request, membership, context, received=case.received_at)
     if admission is not None:
         stays.record(case, admission)
@@ -174,7 +176,13 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
         then=route,
     )
     return store_submission(
-        session, case=case, request=request, claim_response=resource, kind="initial", context=context
+        session,
+        case=case,
+        request=request,
+        claim_response=resource,
+        kind="initial",
+        context=context,
+        submission_id=submission_id,
     )
 
 

@@ -111,6 +111,10 @@ def _determinations(session: Session, *, start: dt.datetime, end: dt.datetime, e
         )
         .join(Case, Case.id == AuditEvent.case_id)
         .where(Case.received_at < end, Case.review_type != RETROSPECTIVE)
+        # A case's decided_at is set once, in the change whose audit event first leaves it final
+        # (case/lifecycle.py `finish`): a determination in the period is a case decided in the period. Only those
+        # cases' events are read, so the report scans its period and not all history (ix_cases_decided_at).
+        .where(Case.decided_at >= start, Case.decided_at < end)
         .order_by(AuditEvent.case_id, AuditEvent.id)
     )
     if entity:
