@@ -162,6 +162,9 @@ def test_a_longer_stay_than_the_rule_approves_is_approved_in_part_with_notices(c
     assert days(client, case_id) == ("concurrent", 7, 3, None, "2026-11-26")
     notices = client.get(f"/um/cases/{case_id}/notices").json()
     assert sorted((n["audience"], n["kind"]) for n in notices) == [("member", "partial"), ("provider", "partial")]
+    letters = {n["audience"]: client.get(n["html"]).text for n in notices}
+    assert "Your plan approved part of what your provider asked for" in letters["member"]
+    assert "What this means for you" not in letters["provider"]
 
 
 def test_an_open_admission_gets_the_initial_stay(client: AuthClient) -> None:

@@ -11,6 +11,13 @@ if TYPE_CHECKING:
     from .notices import Notice
 
 _TITLES = {"denial": "Notice of denial", "partial": "Notice of partial approval"}
+# What the decision means, in the member's words (their notice only; the provider's goes straight to the items).
+_FOR_THE_MEMBER = {
+    "denial": "Your plan will not cover the service below as your provider asked for it. This is not a bill. You, "
+    "your provider, or someone you choose may appeal: see 'Your right to appeal'.",
+    "partial": "Your plan approved part of what your provider asked for: what was approved is under each service "
+    "below. This is not a bill. You may appeal the part that was not approved: see 'Your right to appeal'.",
+}
 
 
 def _paragraphs(notice: Notice) -> list[tuple[str, str]]:
@@ -24,6 +31,8 @@ def _paragraphs(notice: Notice) -> list[tuple[str, str]]:
             f"Ordering provider: {notice.provider}. Plan: {notice.plan or 'not stated'}.",
         ),
     ]
+    if notice.audience == "member":
+        lines += [("h2", "What this means for you"), ("p", _FOR_THE_MEMBER[notice.kind])]
     for item in notice.items:
         lines.append(("h2", f"Item {item.sequence}, service {item.service}: {item.decision}"))
         lines.append(("p", f"Why: {item.reason}"))
