@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import subprocess
 import sys
@@ -25,10 +24,11 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from submit import free_port, gather, report, serve_floor, wait_up
+from submit import gather, report, serve_floor, start_service
 
 REPO = Path(__file__).resolve().parent.parent
 PATH = "/fhir/Questionnaire/$next-question"
+ORGANIZATION = "1234567893"
 FORM = "http://example-health-plan.org/fhir/Questionnaire/imaging-lumbar-mri-form"
 FLOOR_APP = """
 import orjson
@@ -92,42 +92,6 @@ def measure(port: int, token: str, payload: bytes, seconds: float, concurrency: 
     return gather(load, [(port, token, payload, seconds) for _ in range(concurrency)], seconds)
 
 
-def _service(tmp: str) -> tuple[subprocess.Popen[bytes], int, str]:
-    env = {
-        **os.environ,
-        "UM_DATABASE_URL": os.environ.get("UM_DATABASE_URL", f"sqlite:///{tmp}/bench.db"),
-        "UM_LOG_LEVEL": "warning",
-    }
-    cli = [sys.executable, "-m", "um_service"]
-    subprocess.run([*cli, "db", "upgrade"], env=env, cwd=REPO, check=True, capture_output=True)
-    secret = subprocess.run(
-        [*cli, "clients", "add", "bench-dtr", "--role", "provider", "--org", "1234567893", "--generate-secret"],
-        env=env,
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    port = free_port()
-    process = subprocess.Popen(
-        [*cli, "serve", "--no-upgrade", "--port", str(port)],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_up(port, "/health/live")
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    connection.request(
-        "POST",
-        "/auth/token",
-        f"grant_type=client_credentials&client_id=bench-dtr&client_secret={secret}",
-        {"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    token = json.loads(connection.getresponse().read())["access_token"]
-    return process, port, token
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8)
@@ -136,7 +100,8 @@ def main() -> int:
     processes: list[subprocess.Popen[bytes]] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            service, port, token = _service(tmp)
+            service, port, token_for = start_service(tmp, (ORGANIZATION,))
+            token = token_for(ORGANIZATION)
             processes.append(service)
             floor, floor_port = serve_floor(tmp, FLOOR_APP)
             processes.append(floor)

@@ -219,9 +219,11 @@ def report(name: str, figures: dict[str, float], ratio: str = "") -> None:
     )
 
 
-def _service(tmp: str) -> tuple[subprocess.Popen[bytes], str, Callable[[str], str]]:
-    """Start the service on a fresh database with a provider client per organisation; (process, FHIR base, a
-    function taking a fresh token for an organisation)."""
+def start_service(
+    tmp: str, organizations: tuple[str, ...]
+) -> tuple[subprocess.Popen[bytes], int, Callable[[str], str]]:
+    """Start the service on a fresh database (or UM_DATABASE_URL) with a provider client per organisation; (process,
+    port, a function taking a fresh token for an organisation). Shared by the benches that need a provider token."""
     env = {
         **os.environ,
         "UM_DATABASE_URL": os.environ.get("UM_DATABASE_URL", f"sqlite:///{tmp}/bench.db"),
@@ -230,7 +232,7 @@ def _service(tmp: str) -> tuple[subprocess.Popen[bytes], str, Callable[[str], st
     cli = [sys.executable, "-m", "um_service"]
     subprocess.run([*cli, "db", "upgrade"], env=env, cwd=REPO, check=True, capture_output=True)
     secrets = {}
-    for organization in (REPO_ORG, KIT_ORG):
+    for organization in organizations:
         secrets[organization] = subprocess.run(
             [
                 *cli,
@@ -269,7 +271,7 @@ def _service(tmp: str) -> tuple[subprocess.Popen[bytes], str, Callable[[str], st
         )
         return str(json.loads(connection.getresponse().read())["access_token"])
 
-    return process, f"http://127.0.0.1:{port}/fhir", token
+    return process, port, token
 
 
 def main() -> int:
@@ -300,7 +302,8 @@ def main() -> int:
                 def token(organization: str) -> str:
                     return str(given[organization])
             else:
-                service, service_url, token = _service(tmp)
+                service, port, token = start_service(tmp, (REPO_ORG, KIT_ORG))
+                service_url = f"http://127.0.0.1:{port}/fhir"
                 processes.append(service)
             floor, floor_port = serve_floor(tmp, FLOOR_APP)
             processes.append(floor)

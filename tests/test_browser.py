@@ -6,6 +6,7 @@ and asserts on visible text; axe-core finds no serious or critical accessibility
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 import socket
@@ -37,12 +38,12 @@ pytestmark = [
 SECRET = "a-long-staff-secret-for-tests"
 
 
-@pytest.fixture
-def server(migrated: str, database: Any) -> Iterator[tuple[str, Any]]:
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """The app served by uvicorn on a port of its own, in a thread; yields its base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(Settings(database_url=migrated, dispatcher=False))
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
@@ -56,10 +57,17 @@ def server(migrated: str, database: Any) -> Iterator[tuple[str, Any]]:
         except httpx.HTTPError:
             time.sleep(0.1)
     try:
-        yield base, app
+        yield base
     finally:
         running.should_exit = True
         thread.join(10)
+
+
+@pytest.fixture
+def server(migrated: str, database: Any) -> Iterator[tuple[str, Any]]:
+    app = create_app(Settings(database_url=migrated, dispatcher=False))
+    with serve(app) as base:
+        yield base, app
 
 
 def provider_token(app: Any) -> str:

@@ -4,18 +4,13 @@ the server-drawn charts and the tables of their numbers; the period selector rel
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
-from test_browser import accessible
+from test_browser import CHROMIUM, SECRET, accessible, serve
+from test_browser import pytestmark as browser_marks
 from test_dashboard import build_week
 
 from um_service.app import create_app
@@ -24,43 +19,17 @@ from um_service.settings import Settings
 
 from conftest import AuthClient, Clock
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="no Chromium on this machine: install Debian's 'chromium' package to run the browser test",
-    ),
-    # The page is served by uvicorn in another thread with its own connections: it needs committed data.
-    pytest.mark.commits,
-]
-SECRET = "a-long-staff-secret-for-tests"
+# Chromium, the commits mark and the staff secret are the work-list page's (test_browser).
+pytestmark = browser_marks
 
 
 @pytest.fixture
 def server(migrated: str, database: Any) -> Iterator[tuple[str, Any, Clock]]:
     """The app served by uvicorn on its own port, on a clock the test sets."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     clock = Clock()
     app = create_app(Settings(database_url=migrated, dispatcher=False), clock=clock)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health/live").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    try:
+    with serve(app) as base:
         yield base, app, clock
-    finally:
-        running.should_exit = True
-        thread.join(10)
 
 
 def test_a_nurse_opens_the_dashboard_and_reads_its_cards_charts_and_tables(

@@ -10,15 +10,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
-from ..case import details
 from ..case.lifecycle import MEDICAL_DIRECTOR
-from ..context import RequestContext
-from ..db.models import Case, P2PSlot
+from ..db.models import P2PSlot
 from ..errors import Unprocessable
 from ..review import availability, p2p
 from ..review.availability import SlotTime
 from .deps import ActorDep, ContextDep, LockedCaseDep, SessionDep
-from .review import ApprovalIn, item_approvals
+from .review import ApprovalIn, case_details, item_approvals
 
 router = APIRouter(prefix="/um", tags=["UM peer-to-peer"])
 
@@ -110,12 +108,6 @@ def _slot(slot: P2PSlot, name: str | None = None) -> SlotOut:
     )
 
 
-def _details(session: Any, case: Case, context: RequestContext) -> dict[str, Any]:
-    found = details.details(session, case.id, rule_set=context.rules)
-    assert found is not None
-    return found
-
-
 @router.post(
     "/availability",
     status_code=201,
@@ -186,7 +178,7 @@ def schedule_p2p(
     """Book a free slot for the case's peer-to-peer review (a nurse on a medical director's behalf, or the director)."""
     booking = p2p.Booking(body.contact, body.join)
     p2p.book(session, case=case, actor=actor, slot_id=body.slot_id, booking=booking, context=context)
-    return _details(session, case, context)
+    return case_details(session, case, context)
 
 
 @router.post("/cases/{case_id}/p2p/reschedule", responses=_CASE_ERRORS)
@@ -195,7 +187,7 @@ def reschedule_p2p(
 ) -> dict[str, Any]:
     """Move the case's booked peer-to-peer review to another free slot; the old slot is free again."""
     p2p.reschedule(session, case=case, actor=actor, slot_id=body.slot_id, context=context)
-    return _details(session, case, context)
+    return case_details(session, case, context)
 
 
 @router.post("/cases/{case_id}/p2p/cancel", responses=_CASE_ERRORS)
@@ -204,7 +196,7 @@ def cancel_p2p(
 ) -> dict[str, Any]:
     """Cancel the case's booked peer-to-peer review; the case returns to the state it was booked from."""
     p2p.cancel(session, case=case, actor=actor, reason=body.reason, context=context)
-    return _details(session, case, context)
+    return case_details(session, case, context)
 
 
 @router.post("/cases/{case_id}/p2p/result", responses=_CASE_ERRORS)
@@ -221,4 +213,4 @@ def record_p2p(
         approvals=item_approvals(body.items),
         context=context,
     )
-    return _details(session, case, context)
+    return case_details(session, case, context)

@@ -95,7 +95,8 @@ def item_approvals(items: list[ApprovalIn]) -> list[ItemApproval]:
     ]
 
 
-def _details(session: Any, case: Case, context: RequestContext) -> dict[str, Any]:
+def case_details(session: Any, case: Case, context: RequestContext) -> dict[str, Any]:
+    """The case as the staff routes answer it after a change (GET /um/cases/{id})."""
     found = details.details(session, case.id, rule_set=context.rules)
     assert found is not None
     return found
@@ -135,14 +136,14 @@ def next_case(session: SessionDep, context: ContextDep, actor: ActorDep) -> Any:
     case = actions.take_next(session, reviewer=reviewer, context=context)
     if case is None:
         raise NotFound("no case waiting that you are qualified for")
-    return _details(session, case, context)
+    return case_details(session, case, context)
 
 
 @router.post("/cases/{case_id}/take", responses=_ERRORS)
 def take(case: LockedCaseDep, session: SessionDep, context: ContextDep, actor: ActorDep) -> dict[str, Any]:
     """Take a case: a nurse a pended one, a medical director an escalated one."""
     actions.take(session, case=case, actor=actor, context=context)
-    return _details(session, case, context)
+    return case_details(session, case, context)
 
 
 @router.post("/cases/{case_id}/approve", responses=_ERRORS)
@@ -153,7 +154,7 @@ def approve(
     actions.approve(
         session, case=case, actor=actor, approvals=item_approvals(body.items), note=body.note, context=context
     )
-    return _details(session, case, context)
+    return case_details(session, case, context)
 
 
 @router.post("/cases/{case_id}/request-info", responses=_ERRORS)
@@ -171,7 +172,7 @@ def request_info(
         note=body.note,
         context=context,
     )
-    return _details(session, case, context)
+    return case_details(session, case, context)
 
 
 @router.post("/cases/{case_id}/escalate", responses=_ERRORS)
@@ -180,7 +181,7 @@ def escalate(
 ) -> dict[str, Any]:
     """Escalate to a medical director with a note (nurses)."""
     actions.escalate(session, case=case, actor=actor, note=body.note, context=context)
-    return _details(session, case, context)
+    return case_details(session, case, context)
 
 
 @router.post("/cases/{case_id}/deny", responses=_ERRORS)
@@ -197,7 +198,7 @@ def deny(
         reason_text=body.reason_text,
         context=context,
     )
-    return _details(session, case, context)
+    return case_details(session, case, context)
 
 
 @router.post("/cases/{case_id}/extend", responses=_ERRORS)
@@ -206,7 +207,7 @@ def extend(
 ) -> dict[str, Any]:
     """Extend the review time once, with a reason."""
     actions.extend(session, case=case, actor=actor, reason=body.reason, days=body.days, context=context)
-    return _details(session, case, context)
+    return case_details(session, case, context)
 
 
 # Actions that work on pended items: offered only while the case has one.

@@ -184,16 +184,23 @@ def allows(action: Action, role: str, status: str) -> bool:
 
 
 def available(case: Case, actor: Actor) -> list[Action]:
-    """The actions `actor` may take on the case now, by the table (state, role, who holds it)."""
-    found = []
-    for action, by_role in TABLE.items():
-        rule = by_role.get(actor.role)
-        if rule is None or CaseStatus(case.status) not in rule.allowed:
-            continue
-        if rule.holder_only and case.assignee not in (None, actor.id):
-            continue
-        found.append(action)
-    return found
+    """The actions `actor` may take on the case now, by the table (state, role, who holds it): those `begin` would
+    not refuse."""
+    return [action for action in TABLE if _refusal(case, action, actor) is None]
+
+
+def _refusal(case: Case, action: Action, actor: Actor) -> Forbidden | Conflict | None:
+    """Why the table refuses `actor` taking `action` on the case now: 403 for a role that may never take it, 409 for a
+    state it may not be taken from or a case someone else holds; None when it may."""
+    rule = TABLE[action].get(actor.role)
+    if rule is None:
+        return Forbidden(f"a {_words(actor.role)} may not {_verb(action)}")
+    if CaseStatus(case.status) not in rule.allowed:
+        states = " or ".join(sorted(_words(s.value) for s in rule.allowed))
+        return Conflict(f"cannot {_verb(action)} a case that is {_words(case.status)}; only one that is {states}")
+    if rule.holder_only and case.assignee not in (None, actor.id):
+        return Conflict(f"the case is held by {case.assignee}")
+    return None
 
 
 def begin(
@@ -201,14 +208,10 @@ def begin(
 ) -> Change:
     """Check the table for a case whose row the caller has locked (or just created): 403 for a role that may never
     take the action, 409 for a state it may not be taken from or a case someone else holds."""
-    rule = TABLE[action].get(actor.role)
-    if rule is None:
-        raise Forbidden(f"a {_words(actor.role)} may not {_verb(action)}")
-    if CaseStatus(case.status) not in rule.allowed:
-        states = " or ".join(sorted(_words(s.value) for s in rule.allowed))
-        raise Conflict(f"cannot {_verb(action)} a case that is {_words(case.status)}; only one that is {states}")
-    if rule.holder_only and case.assignee not in (None, actor.id):
-        raise Conflict(f"the case is held by {case.assignee}")
+    refusal = _refusal(case, action, actor)
+    if refusal is not None:
+        raise refusal
+    rule = TABLE[action][actor.role]
     found = repository.items_of(session, case.id) if items is None else items  # a new case's items are in hand
     return Change(case, {item.sequence: item for item in found}, action, actor, rule)
 
