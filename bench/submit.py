@@ -1,7 +1,8 @@
 """Throughput and latency of $submit, next to two floors: an endpoint that only parses the same Bundle with
 fhir.resources (the "naive floor"), and one that only `orjson.loads` it.
 
-usage: python bench/submit.py [--seconds 10] [--concurrency 1] [--url http://host:port/fhir --token T [--kit-token T]]
+usage: python bench/submit.py [--seconds 10] [--concurrency 1] [--workers 1]
+                              [--url http://host:port/fhir --token T [--kit-token T]]
 
 Without --url it starts the service (uvicorn, one worker, a fresh SQLite file unless UM_DATABASE_URL names another
 database), registers a provider client for each bundle's organisation and takes its token (POST /auth/token), and
@@ -127,12 +128,16 @@ def wait_up(port: int, path: str) -> None:
     raise SystemExit(f"server on port {port} did not come up")
 
 
-def serve_floor(directory: str, source: str, name: str = "floor_app") -> tuple[subprocess.Popen[bytes], int]:
-    """Start the reference endpoint (`source`, a FastAPI app named `app`) with uvicorn in `directory`; (process, port)."""
+def serve_floor(
+    directory: str, source: str, name: str = "floor_app", workers: int = 1
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the reference endpoint (`source`, a FastAPI app named `app`) with uvicorn in `directory`, with as many
+    worker processes as the service gets; (process, port)."""
     (Path(directory) / f"{name}.py").write_text(source)
     port = free_port()
+    command = [sys.executable, "-m", "uvicorn", f"{name}:app", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", f"{name}:app", "--port", str(port), "--log-level", "warning"],
+        [*command, "--workers", str(workers)],
         cwd=directory,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -220,10 +225,11 @@ def report(name: str, figures: dict[str, float], ratio: str = "") -> None:
 
 
 def start_service(
-    tmp: str, organizations: tuple[str, ...]
+    tmp: str, organizations: tuple[str, ...], workers: int = 1
 ) -> tuple[subprocess.Popen[bytes], int, Callable[[str], str]]:
-    """Start the service on a fresh database (or UM_DATABASE_URL) with a provider client per organisation; (process,
-    port, a function taking a fresh token for an organisation). Shared by the benches that need a provider token."""
+    """Start the service (`workers` processes) on a fresh database (or UM_DATABASE_URL) with a provider client per
+    organisation; (process, port, a function taking a fresh token for an organisation). Shared by the benches that
+    need a provider token."""
     env = {
         **os.environ,
         "UM_DATABASE_URL": os.environ.get("UM_DATABASE_URL", f"sqlite:///{tmp}/bench.db"),
@@ -253,7 +259,7 @@ def start_service(
         ).stdout.strip()
     port = free_port()
     process = subprocess.Popen(
-        [*cli, "serve", "--no-upgrade", "--port", str(port)],
+        [*cli, "serve", "--no-upgrade", "--port", str(port), "--workers", str(workers)],
         env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,
@@ -278,6 +284,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes, for the service and each floor (PostgreSQL for >1)"
+    )
     parser.add_argument("--url", help="FHIR base of a running service (default: start one)")
     parser.add_argument("--token", help=f"with --url: a provider access token for organisation {REPO_ORG}")
     parser.add_argument("--kit-token", help=f"with --url: a provider access token for organisation {KIT_ORG}")
@@ -302,16 +311,17 @@ def main() -> int:
                 def token(organization: str) -> str:
                     return str(given[organization])
             else:
-                service, port, token = start_service(tmp, (REPO_ORG, KIT_ORG))
+                service, port, token = start_service(tmp, (REPO_ORG, KIT_ORG), args.workers)
                 service_url = f"http://127.0.0.1:{port}/fhir"
                 processes.append(service)
-            floor, floor_port = serve_floor(tmp, FLOOR_APP)
+            floor, floor_port = serve_floor(tmp, FLOOR_APP, workers=args.workers)
             processes.append(floor)
-            bare, bare_port = serve_floor(tmp, ORJSON_APP, "orjson_app")
+            bare, bare_port = serve_floor(tmp, ORJSON_APP, "orjson_app", workers=args.workers)
             processes.append(bare)
             database = "running service" if args.url else os.environ.get("UM_DATABASE_URL", "sqlite").split("+")[0]
             print(
-                f"$submit benchmark: {args.seconds:.0f} s each, {args.concurrency} connection(s), {database}; "
+                f"$submit benchmark: {args.seconds:.0f} s each, {args.concurrency} connection(s), "
+                f"{args.workers} worker(s), {database}; "
                 "the load processes share this machine's cores with the servers"
             )
             for sample in samples:
@@ -325,7 +335,8 @@ def main() -> int:
                 ours = measure(service_url, True)
                 naive = measure(f"http://127.0.0.1:{floor_port}/fhir", False)
                 parse = measure(f"http://127.0.0.1:{bare_port}/fhir", False)
-                report("  um-service $submit", ours)
+                per_worker = f"  {ours['rps'] / args.workers:.1f} req/s per worker" if args.workers > 1 else ""
+                report("  um-service $submit", ours, per_worker)
                 report("  floor: parse with fhir.resources", naive, f"  ours/this {ours['rps'] / naive['rps']:.2f}")
                 report("  floor: orjson.loads only", parse, f"  ours/this {ours['rps'] / parse['rps']:.2f}")
     finally:

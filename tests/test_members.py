@@ -199,6 +199,20 @@ def test_once_the_registry_holds_members_an_unknown_member_is_refused_and_only_t
     assert review_codes(accepted.json()) == {1: "A4"}
 
 
+def test_a_registry_filled_while_the_service_runs_is_checked_from_the_next_request(client: AuthClient) -> None:
+    # Workers remember that the registry holds members, never that it is empty.
+    before = submit(client, request_bundle(identifier="REQ-EARLY", member_id="MBR-9999"))
+    assert review_codes(before.json()) == {1: "A4"}
+    assert post_feed(client, bundle(patient("p1"), coverage("MBR-1001", "p1"))).status_code == 200
+
+    after = submit(client, request_bundle(identifier="REQ-LATE", member_id="MBR-9999"))
+
+    assert after.json()["entry"][0]["resource"]["error"][0]["code"]["coding"][0]["code"] == "75"
+    assert review_codes(submit(client, request_bundle(identifier="REQ-MEMBER", member_id="MBR-1001")).json()) == {
+        1: "A4"
+    }
+
+
 def test_eligibility_required_refuses_even_with_an_empty_registry(database: Any, migrated: str, clock: Clock) -> None:
     from um_service.app import create_app
     from um_service.settings import Settings

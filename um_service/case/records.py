@@ -6,17 +6,23 @@ import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from ..context import RequestContext
 from ..db import repository, rule_sets
-from ..db.models import Case, CaseIdentifier, CaseItem, CaseParty, Submission
+from ..db.models import Base, Case, CaseIdentifier, CaseItem, CaseParty, Submission
 from ..decision import ItemOutcome, service_date
 from ..fhir.bundles import response_bundle
 from ..fhir.codes import ReviewAction
 from ..fhir.elements import person_name
 from ..fhir.pas_request import PasRequest, RequestedItem
+
+
+def _table(model: type[Base]) -> Table:
+    table: Table = model.__table__  # type: ignore[assignment]
+    return table
+
 
 CANCELLED_BY_PROVIDER = "Cancelled by the provider."
 # Who decided an item without a person: the rules, or intake's coverage and benefit checks (administrative).
@@ -78,14 +84,14 @@ def cancel_item(item: CaseItem, context: RequestContext) -> None:
 
 def record_keys(session: Session, *, case: Case, request: PasRequest, submitter: str, new: bool = False) -> None:
     """Record the identifiers and party identifiers a case is found by (new ones only; `new`: the case was just
-    created, so it has none yet). One INSERT per table, whatever the number of rows."""
+    created, so it has none yet). One INSERT per table, whatever the number of rows; the case row must be stored."""
     known_ids = set() if new else repository.identifiers_of(session, case.id)
     identifiers = [
         {"case_id": case.id, "submitter": submitter, "system": system, "value": value}
         for system, value in sorted(request.identifiers - known_ids)
     ]
     if identifiers:
-        session.execute(insert(CaseIdentifier), identifiers)
+        session.connection().execute(insert(_table(CaseIdentifier)), identifiers)
     parties = request.parties
     wanted = {("member", "", value) for value in parties.member_ids}
     wanted |= {("patient", s, v) for s, v in parties.patient_ids}
@@ -98,8 +104,7 @@ def record_keys(session: Session, *, case: Case, request: PasRequest, submitter:
         for role, system, value in sorted(wanted - known_parties)
     ]
     if rows:
-        session.execute(insert(CaseParty), rows)
-    summarize(case, request)
+        session.connection().execute(insert(_table(CaseParty)), rows)
 
 
 def summarize(case: Case, request: PasRequest) -> None:
@@ -131,18 +136,20 @@ def store_submission(
     `submission_id` is the id the caller already gave the case as its latest (a new case is inserted with it)."""
     rule_sets.remember(session, context.rules, now=context.now)
     body = orjson.dumps(response_bundle(request, claim_response, base_url=context.base_url, now=context.now))
-    submission = Submission(
-        id=submission_id or str(uuid.uuid4()),
-        case_id=case.id,
-        submitter=context.submitter,
-        kind=kind,
-        content_hash=request.content_hash,
-        claim_hash=request.claim_hash,
-        received_at=context.now,
-        request_body=request.raw.decode(),
-        response_body=body.decode(),
-        ruleset_version=context.rules.version,
-    )
-    session.add(submission)
-    case.latest_submission_id = submission.id
+    submission_id = submission_id or str(uuid.uuid4())
+    row = {
+        "id": submission_id,
+        "case_id": case.id,
+        "submitter": context.submitter,
+        "kind": kind,
+        "content_hash": request.content_hash,
+        "claim_hash": request.claim_hash,
+        "received_at": context.now,
+        "request_body": request.raw.decode(),
+        "response_body": body.decode(),
+        "ruleset_version": context.rules.version,
+    }
+    # Core, not the ORM: nothing reads the row back in this request, and the unit of work costs more than the row.
+    session.connection().execute(insert(_table(Submission)), [row])
+    case.latest_submission_id = submission_id
     return body

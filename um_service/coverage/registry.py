@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Table, exists, or_, select, text
 from sqlalchemy.orm import Session
 
+from ..db import lasting
 from ..db.inserts import insert_for
 from ..db.models import Member, MemberCoverage
 from ..fhir.enrollment import CoverageRecord, Feed, MemberRecord
@@ -74,7 +75,10 @@ def _upsert(session: Session, table: Table, rows: list[dict[str, Any]], *, keys:
 
 def has_members(session: Session) -> bool:
     """Whether the registry holds anyone (an empty registry means eligibility is not checked by default)."""
-    return bool(session.scalar(select(exists().select_from(Member))))
+    # Members are never deleted: once the registry holds someone, this worker stops asking (db/lasting.py).
+    return lasting.holds(
+        session, "members", lambda: bool(session.connection().scalar(select(exists().select_from(Member))))
+    )
 
 
 def coverages_of(session: Session, member_ids: Iterable[str]) -> tuple[str | None, list[MemberCoverage]]:

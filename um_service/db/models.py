@@ -22,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from ..case.status import OPEN, CaseStatus, Priority
@@ -103,6 +103,13 @@ class EnumText(TypeDecorator[E]):
 # The open cases, a steady few hundred or thousand whatever the history: the work list reads them by due time from
 # their own index, where `due_at` alone would walk past every closed case first (migration 0016 writes the same list).
 OPEN_CASES = text("status IN (" + ", ".join(f"'{s.value}'" for s in sorted(OPEN)) + ")")
+
+
+def _after_case() -> Any:
+    """A many-to-one link to the case, never read (lazy="raise"): it only tells the unit of work to insert a new case
+    before the rows that name it, so intake stores a case, its items, answer and audit row in one flush (without a
+    relationship, SQLAlchemy orders the INSERTs of unrelated classes by class name: audit_events first)."""
+    return relationship("Case", lazy="raise", viewonly=False)
 
 
 class Case(Base):
@@ -195,6 +202,7 @@ class Submission(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_row: Mapped[Case | None] = _after_case()
     submitter: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     content_hash: Mapped[str] = mapped_column(String(64))
@@ -211,6 +219,7 @@ class CaseItem(Base):
     __tablename__ = "case_items"
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    case_row: Mapped[Case | None] = _after_case()
     sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
     review_action: Mapped[ReviewAction] = mapped_column(EnumText(ReviewAction, 4))
     product_system: Mapped[str] = mapped_column(String(500))
@@ -242,6 +251,7 @@ class ClaimResponseVersion(Base):
     __tablename__ = "claim_response_versions"
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    case_row: Mapped[Case | None] = _after_case()
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     claim_response: Mapped[dict[str, Any]] = mapped_column(JsonText)
@@ -269,6 +279,7 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_row: Mapped[Case | None] = _after_case()
     at: Mapped[datetime] = mapped_column(Timestamp, index=True)
     actor: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(40))
@@ -498,6 +509,7 @@ class CaseNotice(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_row: Mapped[Case | None] = _after_case()
     audience: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(20))
     items: Mapped[list[int]] = mapped_column(JsonText)
@@ -540,6 +552,7 @@ class CareReferral(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    case_row: Mapped[Case | None] = _after_case()
     sequence: Mapped[int] = mapped_column(Integer)
     program: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(Text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
@@ -12,11 +13,22 @@ from .models import Case, CaseIdentifier, CaseItem, CaseParty, ClaimResponseVers
 Identifier = tuple[str, str]
 
 
-def find_submission(session: Session, *, submitter: str, content_hash: str) -> Submission | None:
-    """The accepted submission with this content from this submitter, if any (idempotent retries)."""
-    return session.scalars(
-        select(Submission).where(Submission.submitter == submitter, Submission.content_hash == content_hash)
-    ).first()
+class Accepted(NamedTuple):
+    """An accepted submission, as a retry needs it."""
+
+    id: str
+    case_id: str
+    response_body: str
+
+
+def find_submission(session: Session, *, submitter: str, content_hash: str) -> Accepted | None:
+    """(id, case_id, response_body) of the accepted submission with this content from this submitter, if any
+    (idempotent retries); plain columns, as every new request asks and almost none finds one."""
+    statement = select(Submission.id, Submission.case_id, Submission.response_body).where(
+        Submission.submitter == submitter, Submission.content_hash == content_hash
+    )
+    row = session.connection().execute(statement.limit(1)).first()
+    return None if row is None else Accepted(*row)
 
 
 def case_ids_with_identifiers(session: Session, *, submitter: str, identifiers: Iterable[Identifier]) -> set[str]:
@@ -25,8 +37,8 @@ def case_ids_with_identifiers(session: Session, *, submitter: str, identifiers: 
     if not pairs:
         return set()
     clauses = [(CaseIdentifier.system == system) & (CaseIdentifier.value == value) for system, value in pairs]
-    rows = session.scalars(select(CaseIdentifier.case_id).where(CaseIdentifier.submitter == submitter, or_(*clauses)))
-    return set(rows)
+    statement = select(CaseIdentifier.case_id).where(CaseIdentifier.submitter == submitter, or_(*clauses))
+    return set(session.connection().scalars(statement))
 
 
 def identifiers_of(session: Session, case_id: str) -> set[Identifier]:

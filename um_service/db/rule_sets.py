@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..decision import RuleSet, load_files
+from . import lasting
 from .models import ActiveRuleSet, RuleSetVersion
 
 
 def remember(session: Session, rule_set: RuleSet, *, now: dt.datetime) -> None:
     """Keep the files of this rule-set version, once."""
-    if session.get(RuleSetVersion, rule_set.version) is None:
+    known = select(RuleSetVersion.version).where(RuleSetVersion.version == rule_set.version)
+
+    def stored() -> bool:
+        return session.connection().execute(known).first() is not None  # the version alone: its files are large
+
+    if not lasting.holds(session, ("rule set stored", rule_set.version), stored):
         session.add(RuleSetVersion(version=rule_set.version, first_loaded_at=now, files=dict(rule_set.files)))
         session.flush()
 

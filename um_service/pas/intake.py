@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..case import clocks, lifecycle, review_types, stays
 from ..case.lifecycle import PROVIDER, Action, Actor
-from ..case.records import new_item, record_keys, store_submission
+from ..case.records import new_item, record_keys, store_submission, summarize
 from ..case.status import CaseStatus, Priority, new_preauth_ref
 from ..context import RequestContext
 from ..coverage import benefits
@@ -146,9 +146,8 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
         review_type=review_type,
         member_state=request.parties.member_state,
     )
-    session.add(case)
-    session.flush()
-    record_keys(session, case=case, request=request, submitter=context.submitter, new=True)
+    summarize(case, request)
+    session.add(case)  # inserted with its items, answer and audit row by the lifecycle's one flush
     outcomes = benefits.decide(session, request, membership, context, received=case.received_at)
     if admission is not None:
         stays.record(case, admission)
@@ -175,6 +174,7 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
         request=request,
         then=route,
     )
+    record_keys(session, case=case, request=request, submitter=context.submitter, new=True)
     return store_submission(
         session,
         case=case,

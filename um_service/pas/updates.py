@@ -19,6 +19,7 @@ from ..case.records import (
     new_item,
     record_keys,
     store_submission,
+    summarize,
 )
 from ..case.status import HUMAN_REVIEW, CaseStatus, Priority
 from ..context import RequestContext
@@ -57,6 +58,7 @@ def apply(session: Session, *, request: PasRequest, context: RequestContext) -> 
         case.due_at = stays.due(context.now, case.line_of_business, context.due_overrides)
         case.near_breach = False
     record_keys(session, case=case, request=request, submitter=context.submitter)
+    summarize(case, request)
     change.detail["changes"] = [{"sequence": seq, "change": what} for seq, what in changes]
 
     def route(updated: Case) -> str:
