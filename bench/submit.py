@@ -135,9 +135,9 @@ def serve_floor(
     worker processes as the service gets; (process, port)."""
     (Path(directory) / f"{name}.py").write_text(source)
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", f"{name}:app", "--port", str(port), "--log-level", "warning"]
+    # Served as the service is (um_service/serving.py: uvicorn, TCP_NODELAY on a socket several workers share).
     process = subprocess.Popen(
-        [*command, "--workers", str(workers)],
+        [sys.executable, "-m", "um_service.serving", f"{name}:app", str(port), str(workers)],
         cwd=directory,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -113,11 +113,11 @@ def main(argv: list[str] | None = None) -> int:
             _upgrade()
         import os
 
-        import uvicorn
+        from .serving import run
 
         os.environ["UM_LOG_JSON"] = "true"  # worker processes read their settings from the environment
 
-        uvicorn.run(
+        run(
             "um_service.app:create_app",
             factory=True,
             host=args.host or settings.host,

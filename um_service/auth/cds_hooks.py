@@ -10,6 +10,7 @@ and carry a `jti` not seen before (kept until it expires).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import threading
 import time
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx
 import jwt
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -132,6 +134,12 @@ def _download(url: str) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {}
 
 
+@functools.lru_cache(maxsize=256)
+def _loaded(pem: str | None) -> Any:
+    """A registered PEM key, parsed once per worker (PyJWT would parse the PEM text on every call)."""
+    return serialization.load_pem_public_key(pem.encode()) if pem else pem
+
+
 def verify(
     session: Session, token: str, *, audience: str, now: dt.datetime, jwks: JwksCache
 ) -> tuple[Identity, Client]:
@@ -153,7 +161,7 @@ def verify(
             raise ClientError("invalid_client", "the JWT's jku is not the registered JWK Set URL", 401)
         key: Any = jwks.key(client.jwks_url, header.get("kid"))
     else:
-        key = client.public_key
+        key = _loaded(client.public_key)
     try:
         claims = jwt.decode(
             token,
