@@ -124,7 +124,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             service, port = _service(tmp, key_pem, args.workers)
             processes.append(service)
-            floor, floor_port = serve_floor(tmp, FLOOR_APP)
+            floor, floor_port = serve_floor(tmp, FLOOR_APP, workers=args.workers)
             processes.append(floor)
             database = os.environ.get("UM_DATABASE_URL", "SQLite").split("://")[0]
             print(

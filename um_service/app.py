@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -73,7 +74,12 @@ def create_app(
             dispatcher = _dispatcher(app, settings)
             dispatcher.start()
         app.state.dispatcher = dispatcher
+        # What is loaded by now (rules, schemas, the libraries) lives as long as the worker: frozen, the collector's
+        # full passes skip it, where one took ~100 ms in the middle of a request (bench/submit.py's p99). No collection
+        # first: it would cost each start (every test) as much, for the little startup garbage frozen with the rest.
+        gc.freeze()
         yield
+        gc.unfreeze()  # an app built and stopped in a longer-lived process (tests) leaves nothing frozen behind
         if dispatcher is not None:
             dispatcher.stop()
         app.state.ehr_fhir.close()
