@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db.models import Case
+from ..db.models import Case, is_open
 from . import lifecycle, review_types
 from .lifecycle import SYSTEM, Action, Actor
-from .status import OPEN, Priority, due_at
+from .status import Priority, due_at
 
 # How long before the due time a case counts as near breach.
 WARNING = {Priority.EXPEDITED: dt.timedelta(hours=12), Priority.STANDARD: dt.timedelta(hours=48)}
@@ -51,7 +51,7 @@ def sweep(session: Session, *, context: lifecycle.Moment) -> int:
     horizon = now + max(WARNING.values())
     candidates = session.scalars(
         select(Case)
-        .where(Case.status.in_([s.value for s in OPEN]), Case.near_breach.is_(False), Case.due_at <= horizon)
+        .where(is_open(), Case.near_breach.is_(False), Case.due_at <= horizon)
         .with_for_update(skip_locked=True)
     )
     flagged = 0

@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session
 
 from ..case.records import AUTOMATION
 from ..case.review_types import RETROSPECTIVE
-from ..case.status import OPEN, CaseStatus
-from ..db.models import AuditEvent, Case, CaseItem
+from ..case.status import CaseStatus
+from ..db.models import AuditEvent, Case, CaseItem, is_open
 from . import team_metrics
 
 NO_QUEUE = "no review"
@@ -118,7 +118,7 @@ def _open_now(session: Session, *, now: dt.datetime) -> dict[str, int]:
             func.count(),
             func.sum(case((Case.due_at < now, 1), else_=0)),
             func.sum(case((near, 1), else_=0)),
-        ).where(Case.status.in_([s.value for s in OPEN]))
+        ).where(is_open())
     ).one()
     return {"open": int(total), "overdue": int(overdue or 0), "near_breach": int(near_breach or 0)}
 

@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..case.status import OPEN
-from ..db.models import AuditEvent, Case, CaseItem
+from ..db.models import AuditEvent, Case, CaseItem, is_open
 
 DECISIONS = ("approved", "denied", "p2p overturned", "appeal approved", "appeal upheld", "info requested", "escalated")
 WINDOW = dt.timedelta(days=30)
@@ -20,24 +19,16 @@ WINDOW = dt.timedelta(days=30)
 
 def snapshot(session: Session, *, now: dt.datetime) -> dict[str, Any]:
     """The figures, as plain data."""
-    open_states = [s.value for s in OPEN]
-    per_queue = dict(
-        session.execute(select(Case.queue, func.count()).where(Case.status.in_(open_states)).group_by(Case.queue)).all()
-    )
+    per_queue = dict(session.execute(select(Case.queue, func.count()).where(is_open()).group_by(Case.queue)).all())
     per_type = dict(
-        session.execute(
-            select(Case.review_type, func.count()).where(Case.status.in_(open_states)).group_by(Case.review_type)
-        ).all()
+        session.execute(select(Case.review_type, func.count()).where(is_open()).group_by(Case.review_type)).all()
     )
-    overdue = (
-        session.scalar(select(func.count()).select_from(Case).where(Case.status.in_(open_states), Case.due_at < now))
-        or 0
-    )
+    overdue = session.scalar(select(func.count()).select_from(Case).where(is_open(), Case.due_at < now)) or 0
     near_due = (
         session.scalar(
             select(func.count())
             .select_from(Case)
-            .where(Case.status.in_(open_states), Case.due_at >= now, Case.due_at < now + dt.timedelta(hours=24))
+            .where(is_open(), Case.due_at >= now, Case.due_at < now + dt.timedelta(hours=24))
         )
         or 0
     )

@@ -15,8 +15,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..case import review_types
-from ..case.status import OPEN, CaseStatus
-from ..db.models import Case, CaseItem, Reviewer, WorkQueue
+from ..case.status import CaseStatus
+from ..db.models import Case, CaseItem, Reviewer, WorkQueue, is_open
 from ..errors import Conflict
 from ..fhir.codes import ReviewAction
 
@@ -35,11 +35,7 @@ def skills_of(values: list[str] | None) -> set[str]:
 
 def open_count(session: Session, reviewer_id: str) -> int:
     """How many undecided cases a reviewer holds."""
-    statement = (
-        select(func.count())
-        .select_from(Case)
-        .where(Case.assignee == reviewer_id, Case.status.in_([s.value for s in OPEN]))
-    )
+    statement = select(func.count()).select_from(Case).where(Case.assignee == reviewer_id, is_open())
     return int(session.scalar(statement) or 0)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..case import review_types
 from ..case.status import OPEN, CaseStatus
-from ..db.models import Case
+from ..db.models import Case, is_open
 from ..decision import RuleSet
 from ..terminology import coded
 from .routing import skills_of
@@ -46,7 +46,7 @@ def _selected(filters: WorkListFilter, now: dt.datetime) -> Select[Case]:
     open_states = [s.value for s in OPEN]
     statement = select(Case)
     if filters.scope == "open":
-        statement = statement.where(Case.status.in_(open_states))
+        statement = statement.where(is_open())
     elif filters.scope == "closed":
         statement = statement.where(Case.status.not_in(open_states))
     for column, value in (
@@ -59,7 +59,7 @@ def _selected(filters: WorkListFilter, now: dt.datetime) -> Select[Case]:
     if filters.review_type:
         statement = statement.where(Case.review_type == filters.review_type)
     if filters.overdue is True:
-        statement = statement.where(Case.due_at < now, Case.status.in_(open_states))
+        statement = statement.where(Case.due_at < now, is_open())
     if filters.search and filters.search.strip():
         text = filters.search.strip()
         statement = statement.where(
@@ -83,15 +83,14 @@ def work_list(
     overdue and near-breach ones; and the stays under concurrent review."""
     statement = _selected(filters, now)
     counted = statement.subquery()
-    open_states = [s.value for s in OPEN]
-    is_open = counted.c.status.in_(open_states)
+    still_open = is_open(counted.c.status)
     counts = session.execute(
         select(
             func.count(),
             func.count().filter(counted.c.priority == "expedited"),
             func.count().filter(counted.c.priority == "standard"),
-            func.count().filter(counted.c.due_at < now, is_open),
-            func.count().filter(counted.c.near_breach.is_(True), is_open),
+            func.count().filter(counted.c.due_at < now, still_open),
+            func.count().filter(counted.c.near_breach.is_(True), still_open),
         ).select_from(counted)
     ).one()
     rows = session.scalars(statement.order_by(*_ORDER[filters.sort]).limit(filters.limit))
@@ -109,7 +108,7 @@ def work_list(
 
 
 def _row(case: Case, now: dt.datetime, rule_set: RuleSet | None) -> dict[str, Any]:
-    is_open = CaseStatus(case.status) in OPEN
+    undecided = CaseStatus(case.status) in OPEN
     services = [coded(*text.split("|", 1), rule_set=rule_set) for text in case.service_codes or [] if "|" in text]
     return {
         "id": case.id,
@@ -129,7 +128,7 @@ def _row(case: Case, now: dt.datetime, rule_set: RuleSet | None) -> dict[str, An
         "received_at": case.received_at,
         "due_at": case.due_at,
         "decided_at": case.decided_at,
-        "overdue": is_open and case.due_at < now,
+        "overdue": undecided and case.due_at < now,
         "near_breach": case.near_breach,
         "seconds_to_due": int((case.due_at - now).total_seconds()),
         "next_review_on": case.next_review_on,
