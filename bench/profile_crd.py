@@ -15,8 +15,6 @@ import argparse
 import asyncio
 import cProfile
 import datetime as dt
-import io
-import pstats
 import sys
 import tempfile
 import time
@@ -31,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from crd import BODY, ISSUER, PATH
-from profile_submit import _profile_new_threads, _thread_profiles
+from profile_submit import _profile_new_threads, _thread_profiles, print_profiles
 
 from um_service.app import create_app
 from um_service.auth.cds_hooks import register_ehr
@@ -85,16 +83,7 @@ async def _run(args: argparse.Namespace, url: str, key: ec.EllipticCurvePrivateK
         took = await _post_all(app, timed)
         main.disable()
     print(f"{args.requests} calls profiled, {took / args.requests * 1000:.2f} ms each")
-    stats = pstats.Stats(main, stream=(out := io.StringIO()))
-    for profile in _thread_profiles:
-        profile.disable()
-        stats.add(profile)
-    stats.strip_dirs()
-    for order in ("cumulative", "tottime"):
-        stats.sort_stats(order).print_stats(args.top)
-    if args.callers:
-        stats.print_callers(args.callers)
-    print(out.getvalue())
+    print_profiles(main, top=args.top, callers=args.callers)
 
 
 def main() -> int:

@@ -106,17 +106,23 @@ async def _run(args: argparse.Namespace, url: str, *, profiled: bool) -> None:
         main.enable()
         took = await _post_all(app, sample, token, args.requests, tag)
         main.disable()
-    threading.setprofile(None)  # type: ignore[arg-type]
     print(f"{args.requests} requests profiled, {took / args.requests * 1000:.2f} ms each")
+    print_profiles(main, top=args.top, callers=args.callers)
+
+
+def print_profiles(main: cProfile.Profile, *, top: int, callers: str | None) -> None:
+    """The main thread's profile merged with every worker thread's: the top functions by cumulative and by own
+    time, and who calls the functions matching `callers`."""
+    threading.setprofile(None)  # type: ignore[arg-type]
     stats = pstats.Stats(main, stream=(out := io.StringIO()))
     for profile in _thread_profiles:
         profile.disable()
         stats.add(profile)
     stats.strip_dirs()
     for order in ("cumulative", "tottime"):
-        stats.sort_stats(order).print_stats(args.top)
-    if args.callers:
-        stats.print_callers(args.callers)
+        stats.sort_stats(order).print_stats(top)
+    if callers:
+        stats.print_callers(callers)
     print(out.getvalue())
 
 

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..db.inserts import insert_if_new
+from ..db.inserts import insert_if_new, table_of
 from ..db.models import Client, Reviewer, UsedAssertion
 from ..errors import Problem, ServiceError
 
@@ -126,7 +126,7 @@ def remember_jti(
     if zlib.crc32(key.encode()) % 32 == 0:
         session.execute(delete(UsedAssertion).where(UsedAssertion.expires_at < forget_before))
     row = {"jti": key, "client_id": client_id, "expires_at": expires}
-    if not insert_if_new(session, UsedAssertion.__table__, row):
+    if not insert_if_new(session, table_of(UsedAssertion), row):
         raise ClientError("invalid_client", f"this {what} was already used (jti replay)", 401)
 
 

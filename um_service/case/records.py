@@ -6,23 +6,18 @@ import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ..context import RequestContext
 from ..db import repository, rule_sets
-from ..db.models import Base, Case, CaseIdentifier, CaseItem, CaseParty, Submission
+from ..db.inserts import table_of
+from ..db.models import Case, CaseIdentifier, CaseItem, CaseParty, Submission
 from ..decision import ItemOutcome, service_date
 from ..fhir.bundles import response_bundle
 from ..fhir.codes import ReviewAction
 from ..fhir.elements import person_name
 from ..fhir.pas_request import PasRequest, RequestedItem
-
-
-def _table(model: type[Base]) -> Table:
-    table: Table = model.__table__  # type: ignore[assignment]
-    return table
-
 
 CANCELLED_BY_PROVIDER = "Cancelled by the provider."
 # Who decided an item without a person: the rules, or intake's coverage and benefit checks (administrative).
@@ -91,7 +86,7 @@ def record_keys(session: Session, *, case: Case, request: PasRequest, submitter:
         for system, value in sorted(request.identifiers - known_ids)
     ]
     if identifiers:
-        session.connection().execute(insert(_table(CaseIdentifier)), identifiers)
+        session.connection().execute(insert(table_of(CaseIdentifier)), identifiers)
     parties = request.parties
     wanted = {("member", "", value) for value in parties.member_ids}
     wanted |= {("patient", s, v) for s, v in parties.patient_ids}
@@ -104,7 +99,7 @@ def record_keys(session: Session, *, case: Case, request: PasRequest, submitter:
         for role, system, value in sorted(wanted - known_parties)
     ]
     if rows:
-        session.connection().execute(insert(_table(CaseParty)), rows)
+        session.connection().execute(insert(table_of(CaseParty)), rows)
 
 
 def summarize(case: Case, request: PasRequest) -> None:
@@ -150,6 +145,6 @@ def store_submission(
         "ruleset_version": context.rules.version,
     }
     # Core, not the ORM: nothing reads the row back in this request, and the unit of work costs more than the row.
-    session.connection().execute(insert(_table(Submission)), [row])
+    session.connection().execute(insert(table_of(Submission)), [row])
     case.latest_submission_id = submission_id
     return body

@@ -16,7 +16,7 @@ from sqlalchemy import Table, exists, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..db import lasting
-from ..db.inserts import insert_for
+from ..db.inserts import insert_for, table_of
 from ..db.models import Member, MemberCoverage
 from ..fhir.enrollment import CoverageRecord, Feed, MemberRecord
 
@@ -42,8 +42,8 @@ def store(session: Session, feed: Feed, *, now: dt.datetime) -> Imported:
     ]
     # vars() of a plain dataclass is its fields; dataclasses.asdict deep-copies and costs 60 us a row.
     coverages = [vars(c) | {"updated_at": now} for c in _last_coverages(feed.coverages)]
-    _upsert(session, Member.__table__, members, keys=("id",))  # type: ignore[arg-type]
-    _upsert(session, MemberCoverage.__table__, coverages, keys=("member_id", "coverage_key"))  # type: ignore[arg-type]
+    _upsert(session, table_of(Member), members, keys=("id",))
+    _upsert(session, table_of(MemberCoverage), coverages, keys=("member_id", "coverage_key"))
     if len(coverages) >= _ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
         # A bulk load changes the tables' size by orders of magnitude: refresh the planner's statistics now rather
         # than when autovacuum gets to it, so intake's lookup keeps its index plan.

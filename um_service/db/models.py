@@ -103,7 +103,8 @@ class EnumText(TypeDecorator[E]):
 
 # The open cases, a steady few hundred or thousand whatever the history: the work list reads them by due time from
 # their own index, where `due_at` alone would walk past every closed case first (migration 0016 writes the same list).
-OPEN_CASES = text("status IN (" + ", ".join(f"'{s.value}'" for s in sorted(OPEN)) + ")")
+_OPEN_QUOTED = [f"'{state.value}'" for state in sorted(OPEN)]
+OPEN_CASES = text(f"status IN ({', '.join(_OPEN_QUOTED)})")
 
 
 def _after_case() -> Any:
@@ -169,7 +170,7 @@ def is_open(status: Any = None) -> Any:
     parameters) cannot prove that parameters match the open-cases index's predicate, and scanned every case instead
     (the scale bench's work-list search: 12 ms, then 58-83 ms at 100 k cases once the plan turned generic)."""
     column = Case.status if status is None else status
-    return column.in_([literal_column(f"'{state.value}'") for state in sorted(OPEN)])
+    return column.in_([literal_column(quoted) for quoted in _OPEN_QUOTED])
 
 
 class CaseIdentifier(Base):

@@ -14,9 +14,9 @@ from .models import ActiveRuleSet, RuleSetVersion
 
 def remember(session: Session, rule_set: RuleSet, *, now: dt.datetime) -> None:
     """Keep the files of this rule-set version, once."""
-    known = select(RuleSetVersion.version).where(RuleSetVersion.version == rule_set.version)
 
     def stored() -> bool:
+        known = select(RuleSetVersion.version).where(RuleSetVersion.version == rule_set.version)
         return session.connection().execute(known).first() is not None  # the version alone: its files are large
 
     if not lasting.holds(session, ("rule set stored", rule_set.version), stored):

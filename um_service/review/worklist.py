@@ -43,12 +43,11 @@ class WorkListFilter:
 
 
 def _selected(filters: WorkListFilter, now: dt.datetime) -> Select[Case]:
-    open_states = [s.value for s in OPEN]
     statement = select(Case)
     if filters.scope == "open":
         statement = statement.where(is_open())
     elif filters.scope == "closed":
-        statement = statement.where(Case.status.not_in(open_states))
+        statement = statement.where(~is_open())
     for column, value in (
         (Case.queue, filters.queue),
         (Case.status, filters.status),
