@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+from sqlalchemy import text
+
 from builders import item, request_bundle
 from conftest import FHIR_JSON, review_codes, submit
 from pas_checks import assert_response_bundle
@@ -95,3 +98,28 @@ def submit_body_tail() -> bytes:
     rest = {k: v for k, v in bundle.items() if k not in ("resourceType", "type")}
     text = orjson.dumps(rest).decode().replace('"value":1.5', '"value":86.70')
     return text[1:].encode()
+
+
+def test_a_new_cases_rows_are_stored_whole_with_the_models_defaults(client: Any, database: Any) -> None:
+    """Intake writes a new case's rows with plain INSERTs: columns it did not set still get the model's defaults,
+    and the case names the submission that was stored."""
+    submit(client, request_bundle(items=[item(1), item(2, "97110", quantity=6)]))
+
+    with database.transaction() as session:
+        case = session.execute(text("SELECT id, near_breach, review_priority, latest_submission_id FROM cases")).one()
+        items = session.execute(
+            text("SELECT sequence, review_action, skills, documents FROM case_items ORDER BY sequence")
+        ).all()
+        submission = session.execute(text("SELECT id, case_id FROM submissions")).one()
+        audit = session.execute(text("SELECT case_id, action FROM audit_events")).all()
+        versions = session.execute(text("SELECT case_id, version FROM claim_response_versions")).all()
+
+    assert bool(case.near_breach) is False
+    assert case.review_priority == "routine"
+    assert case.latest_submission_id == submission.id
+    assert submission.case_id == case.id
+    assert [(i.sequence, i.review_action, i.skills) for i in items] == [(1, "A4", "[]"), (2, "A1", "[]")]
+    assert orjson.loads(items[0].documents)[0]["loinc"] == "11506-3"  # the pended MRI asks for progress notes
+    assert items[1].documents == "[]"
+    assert audit == [(case.id, "submitted")]
+    assert versions == [(case.id, 1)]

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..context import DEFAULT_NOTICE_CONTACT
 from ..db import repository
+from ..db.inserts import insert_new
 from ..db.models import Case, CaseItem
 from ..errors import Conflict, Forbidden
 from ..fhir.bundles import response_bundle
@@ -290,6 +291,7 @@ def finish(
         at=context.now,
         detail=change.detail,
     )
+    insert_new(session)  # the rows this change adds (a new case's own row among them), then the rows it changed
     session.flush()
     return resource
 

@@ -146,5 +146,7 @@ def store_submission(
     }
     # Core, not the ORM: nothing reads the row back in this request, and the unit of work costs more than the row.
     session.connection().execute(insert(table_of(Submission)), [row])
-    case.latest_submission_id = submission_id
+    # A new case was inserted naming it already: setting it again would leave the case dirty (a second flush).
+    if case.latest_submission_id != submission_id:
+        case.latest_submission_id = submission_id
     return body

@@ -109,8 +109,8 @@ OPEN_CASES = text(f"status IN ({', '.join(_OPEN_QUOTED)})")
 
 def _after_case() -> Any:
     """A many-to-one link to the case, never read (lazy="raise"): it only tells the unit of work to insert a new case
-    before the rows that name it, so intake stores a case, its items, answer and audit row in one flush (without a
-    relationship, SQLAlchemy orders the INSERTs of unrelated classes by class name: audit_events first)."""
+    before the rows that name it when something flushes in the middle of intake (a referral's outbox message needs
+    its id). Without a relationship, SQLAlchemy orders the INSERTs of unrelated classes by class name."""
     return relationship("Case", lazy="raise", viewonly=False)
 
 

@@ -76,9 +76,15 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session whose work commits when the block ends, or rolls back if it raises."""
-        with self._sessions() as session, session.begin():
-            yield session
+        """A session whose work commits when the block ends, or rolls back if it raises. Like the request's unit of
+        work, the block may roll back and start again itself (intake does, after losing a race)."""
+        with self._sessions() as session:
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+            session.commit()
 
     def ping(self) -> None:
         """Ask the database for one row (raises SQLAlchemyError when it does not answer)."""

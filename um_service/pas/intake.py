@@ -1,8 +1,9 @@
 """$submit: read the request, recognise retries, open a case or hand an update on, decide, answer, audit.
 
-Everything one submission stores (case, items, submission, ClaimResponse version, audit row) is flushed inside
-one savepoint of the caller's transaction. Races between identical or conflicting submissions are settled by
-unique constraints: the loser rolls back to the savepoint and runs again, now seeing the winner's rows.
+Everything one submission stores (case, items, submission, ClaimResponse version, audit row) is flushed in the
+request's transaction, which has written nothing before (the request's unit of work only reads before this). Races
+between identical or conflicting submissions are settled by unique constraints: the loser rolls the transaction back
+and runs again, now seeing the winner's rows. (A savepoint per submission cost about a tenth of a $submit.)
 """
 
 from __future__ import annotations
@@ -45,15 +46,15 @@ def submit(session: Session, *, raw: bytes, context: RequestContext) -> bytes:
             log.info("replayed submission", extra={"case_id": earlier.case_id, "submission_id": earlier.id})
             return earlier.response_body.encode()
         try:
-            with session.begin_nested():
-                if request.is_update:
-                    body = updates.apply(session, request=request, context=context)
-                else:
-                    body = _open_case(session, request=request, context=context)
-                session.flush()
+            if request.is_update:
+                body = updates.apply(session, request=request, context=context)
+            else:
+                body = _open_case(session, request=request, context=context)
+            session.flush()
             return body
         except IntegrityError:
-            # Another transaction stored the same request or identifier first; look again.
+            # Another transaction stored the same request or identifier first: start again and look.
+            session.rollback()
             if attempt == _ATTEMPTS:
                 raise
             log.info("submission raced another; retrying", extra={"attempt": attempt})
@@ -147,7 +148,7 @@ def _open_case(session: Session, *, request: PasRequest, context: RequestContext
         member_state=request.parties.member_state,
     )
     summarize(case, request)
-    session.add(case)  # inserted with its items, answer and audit row by the lifecycle's one flush
+    session.add(case)  # inserted with its items, answer and audit row when the lifecycle finishes the change
     outcomes = benefits.decide(session, request, membership, context, received=case.received_at)
     if admission is not None:
         stays.record(case, admission)
