@@ -24,6 +24,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import queue
 import socket
 import statistics
 import subprocess
@@ -198,7 +199,7 @@ def gather(target: Any, argument_lists: list[tuple[Any, ...]], seconds: float) -
     latencies: list[float] = []
     statuses: dict[int | str, int] = {}
     for _ in workers:
-        got, codes = results.get()
+        got, codes = _next_result(results, workers, deadline=time.monotonic() + seconds + 60)
         latencies += got
         for code, count in codes.items():
             statuses[code] = statuses.get(code, 0) + count
@@ -214,6 +215,23 @@ def gather(target: Any, argument_lists: list[tuple[Any, ...]], seconds: float) -
         "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000,
         "errors": sum(count for code, count in statuses.items() if code != 200),
     }
+
+
+def _next_result(results: Any, workers: list[multiprocessing.Process], *, deadline: float) -> Any:
+    """The next load process's (latencies, statuses); stops the bench, rather than waiting for ever, when a load
+    process died without them (the server under test stopped or reset its connection)."""
+    while True:
+        try:
+            return results.get(timeout=1)
+        except queue.Empty:
+            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if dead or time.monotonic() > deadline:
+                for w in workers:
+                    w.terminate()
+                raise SystemExit(
+                    f"a load process ended without results (exit codes {dead}): did the server under test stop? "
+                    "Run it by hand with the same UM_DATABASE_URL to see its log."
+                ) from None
 
 
 def report(name: str, figures: dict[str, float], ratio: str = "") -> None:

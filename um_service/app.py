@@ -62,7 +62,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         schema.warm_up()
-        with app.state.database.transaction() as session:
+        # Workers starting at once on a new database would each seed it, and all but one fail on the others' rows.
+        with app.state.database.one_at_a_time() as session:
             if settings.staff_file.is_file():
                 staff_directory.seed(session, settings.staff_file)
             app.state.token_key = tokens.signing_key(session, configured=settings.token_secret, now=app.state.clock())

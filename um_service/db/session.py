@@ -54,6 +54,10 @@ def _serialize_sqlite(engine: Engine) -> None:
             writer.release()
 
 
+# The advisory lock key of `Database.one_at_a_time` (any number the deployment's processes agree on).
+_ONE_AT_A_TIME = 0x756D5F7374617274  # "um_start"
+
+
 class Database:
     """The engine and session factory of one application instance."""
 
@@ -85,6 +89,15 @@ class Database:
                 session.rollback()
                 raise
             session.commit()
+
+    @contextmanager
+    def one_at_a_time(self) -> Iterator[Session]:
+        """A transaction that runs alone among those that ask for it (start-ups of several workers or replicas
+        seeding one database): on PostgreSQL a lock held until it ends; SQLite's writers already queue."""
+        with self.transaction() as session:
+            if self.engine.dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ONE_AT_A_TIME})
+            yield session
 
     def ping(self) -> None:
         """Ask the database for one row (raises SQLAlchemyError when it does not answer)."""
