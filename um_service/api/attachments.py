@@ -10,13 +10,14 @@ import orjson
 from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..db.models import CaseAttachment
 from ..errors import NotFound
 from ..fhir.attachments import MAX_DOCUMENT_BYTES, read_submission
 from ..fhir.envelope import read_json
 from ..pas import attachments
-from .deps import CaseDep, ContextDep, FhirAccept, FhirBody, SessionDep
+from .deps import CaseDep, ContextDep, FhirAccept, FhirBody, SessionDep, WorkDep
 from .errors import FHIR_JSON, fhir_response
 
 fhir_router = APIRouter(prefix="/fhir", tags=["CDex"], dependencies=[FhirAccept])
@@ -33,14 +34,18 @@ _OUTCOME = {"description": "OperationOutcome", "content": {FHIR_JSON: {"schema":
         **dict.fromkeys((400, 404, 409, 413, 415, 422), _OUTCOME),
     },
 )
-def submit_attachment(body: FhirBody, session: SessionDep, context: ContextDep) -> Response:
+async def submit_attachment(body: FhirBody, work: WorkDep, context: ContextDep) -> Response:
     """Documents for a pended prior authorization request (CDex): stored with the case, which is decided again once
     every document it waits for is here."""
-    # Inline documents are long base64 strings with their own limit (413, fhir/attachments.py): the general string
-    # limit must not cut them short first, so it is raised to what a document past that limit encodes to.
-    longest = max(context.limits.max_string_length, 2 * MAX_DOCUMENT_BYTES)
-    document = read_json(body, limits=replace(context.limits, max_string_length=longest))
-    received = attachments.receive(session, read_submission(document), context=context)
+
+    def receive(session: Session) -> attachments.Received:
+        # Inline documents are long base64 strings with their own limit (413, fhir/attachments.py): the general
+        # string limit must not cut them short first, so it is raised to what a document past that limit encodes to.
+        longest = max(context.limits.max_string_length, 2 * MAX_DOCUMENT_BYTES)
+        document = read_json(body, limits=replace(context.limits, max_string_length=longest))
+        return attachments.receive(session, read_submission(document), context=context)
+
+    received = await work.run(receive)
     outcome = {
         "resourceType": "OperationOutcome",
         "issue": [{"severity": "information", "code": "informational", "diagnostics": received.message}],

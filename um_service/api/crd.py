@@ -10,6 +10,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
 
 from ..auth import cds_hooks as trust
 from ..auth.clients import ClientError
@@ -18,7 +19,7 @@ from ..db.models import Client
 from ..errors import NotFound, Unauthenticated
 from ..fhir import cds_hooks
 from ..reports import cms
-from .deps import ContextDep, SessionDep, read_body
+from .deps import ContextDep, SessionDep, WorkDep, read_body
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["CRD (CDS Hooks)"])
@@ -58,7 +59,7 @@ def _trusted(request: Request, session: SessionDep, context: ContextDep) -> Clie
 
 
 async def _hook_body(request: Request) -> bytes:
-    # Read here, so the hook itself runs in the thread pool (it may read from the EHR's FHIR server).
+    # Read on the event loop; the hook itself runs in the thread pool (it may read from the EHR's FHIR server).
     return await read_body(request, accepted=("application/json",), limit=_LIMIT)
 
 
@@ -67,27 +68,31 @@ async def _hook_body(request: Request) -> bytes:
     name="cds_hook",
     responses={400: {"description": "Not a hook request"}, 401: {"description": "JWT refused"}},
 )
-def call_hook(
+async def call_hook(
     service_id: str,
     request: Request,
     client: Annotated[Client, Depends(_trusted)],
     body: Annotated[bytes, Depends(_hook_body)],
-    session: SessionDep,
+    work: WorkDep,
     context: ContextDep,
 ) -> dict[str, Any]:
     """Answer a hook call with coverage information (system actions on primary hooks) and cards."""
     hook = _HOOKS.get(service_id)
     if hook is None:
         raise NotFound(f"no CDS service {service_id!r}; GET /cds-services lists them")
-    hook_request = cds_hooks.read_hook_request(body, hook=hook, limits=context.limits)
-    return hooks.answer(
-        session,
-        hook_request,
-        client=client,
-        reader=request.app.state.ehr_fhir,
-        context=context,
-        canonical_base=request.app.state.settings.canonical_base,
-    )
+
+    def answer(session: Session) -> dict[str, Any]:
+        hook_request = cds_hooks.read_hook_request(body, hook=hook, limits=context.limits)
+        return hooks.answer(
+            session,
+            hook_request,
+            client=client,
+            reader=request.app.state.ehr_fhir,  # may ask the EHR's FHIR server: in the thread, like the rest
+            context=context,
+            canonical_base=request.app.state.settings.canonical_base,
+        )
+
+    return await work.run(answer)
 
 
 def _service_url(request: Request) -> str:

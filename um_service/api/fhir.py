@@ -17,7 +17,7 @@ from ..fhir.capability import capability_statement
 from ..fhir.search import searchset
 from ..pas import claim_responses, inquiry, intake
 from .auth import token_url
-from .deps import ContextDep, FhirAccept, FhirBody, SessionDep, SettingsDep, fhir_base_url
+from .deps import ContextDep, FhirAccept, FhirBody, SessionDep, SettingsDep, WorkDep, fhir_base_url
 from .errors import FHIR_JSON, fhir_response
 
 router = APIRouter(prefix="/fhir", tags=["FHIR (PAS 2.2)"], dependencies=[FhirAccept])
@@ -61,7 +61,7 @@ def metadata(request: Request, settings: SettingsDep) -> Response:
     return fhir_response(200, statement)
 
 
-def _operation(path: str, answer: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+def _operation(path: str, answer: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A PAS operation: a Bundle in, `answer` or an OperationOutcome out."""
     return router.post(
         path,
@@ -72,16 +72,16 @@ def _operation(path: str, answer: str) -> Callable[[Callable[..., Response]], Ca
 
 
 @_operation("/Claim/$submit", "PAS Response Bundle (ClaimResponse first); outcome 'error' for a business refusal")
-def submit(body: FhirBody, session: SessionDep, context: ContextDep) -> Response:
+async def submit(body: FhirBody, work: WorkDep, context: ContextDep) -> Response:
     """Submit a PAS Request Bundle: a new request, a Claim Update, or a cancellation (PAS $submit)."""
-    answer = intake.submit(session, raw=body, context=context)
+    answer = await work.run(intake.submit, raw=body, context=context)
     return fhir_response(200, answer)
 
 
 @_operation("/Claim/$inquire", "Parameters with one 'return' PAS Inquiry Response Bundle per matching request")
-def inquire(body: FhirBody, session: SessionDep, context: ContextDep) -> Response:
+async def inquire(body: FhirBody, work: WorkDep, context: ContextDep) -> Response:
     """Inquire about earlier requests with a PAS Inquiry Request Bundle (PAS $inquire)."""
-    parameters = inquiry.inquire(session, raw=body, context=context)
+    parameters = await work.run(inquiry.inquire, raw=body, context=context)
     return fhir_response(200, parameters)
 
 
