@@ -106,14 +106,11 @@ def create_app(
     errors.install(app)
     # A request is matched against the routes in this order: the faces EHRs call on every order and request come
     # first (behind some sixty staff routes, matching cost CRD's hook about 0.05 ms of its 2.5, bench/profile_crd.py).
-    for router in (fhir.router, crd.router, dtr.router, attachments.fhir_router, subscriptions.router):
+    ehr_facing = (fhir.router, crd.router, dtr.router, attachments.fhir_router, subscriptions.router)
+    staff_facing = (review.router, p2p.router, reports.router, reports.metrics_router, dashboard.router)
+    pages_and_admin = (dashboard.page_router, ui.router, staff.router, members.router, health.router, auth.router)
+    for router in (*ehr_facing, *staff_facing, *pages_and_admin, attachments.staff_router, notices.router):
         app.include_router(router)
-    for router in (review.router, p2p.router, reports.router, reports.metrics_router, dashboard.router):
-        app.include_router(router)
-    for router in (dashboard.page_router, ui.router, staff.router, members.router, health.router, auth.router):
-        app.include_router(router)
-    app.include_router(attachments.staff_router)
-    app.include_router(notices.router)
     fhir.add_request_examples(app, settings.examples_dir)
     return app
 
