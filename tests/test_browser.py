@@ -265,6 +265,8 @@ def test_a_nurses_day_and_a_medical_directors_day(server: tuple[str, Any], tmp_p
         expect(page.locator("#case-notices")).to_contain_text("denial notice to the member")
         page.locator("#case-notices").get_by_role("button", name="View").first.click()
         expect(page.locator("#viewer iframe")).to_be_visible()
+        notice = page.frame_locator("#viewer iframe").locator("body")
+        expect(notice).to_contain_text("Six weeks of conservative therapy are needed")  # the reason, in words
         shot("md-denied")
         page.click("#close-viewer")
         page.select_option("#p2p-slot", index=0)
