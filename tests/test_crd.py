@@ -15,6 +15,8 @@ import respx
 from cryptography.hazmat.primitives.asymmetric import ec
 from test_members import bundle, coverage, patient, post_feed
 
+from um_service.auth.cds_hooks import EhrClients
+from um_service.auth.clients import disable
 from um_service.cli import main as cli
 from um_service.decision.testcases import ItemSpec, RequestSpec, build_request
 
@@ -310,3 +312,32 @@ def test_an_ehr_registered_by_jwks_url_is_trusted_with_rotated_keys_and_no_other
     assert keys.call_count == 2  # cached once, fetched again for the unknown kid
     assert elsewhere.status_code == 401
     assert "jku is not the registered JWK Set URL" in elsewhere.text
+
+
+def test_an_ehr_client_disabled_here_is_refused_at_its_next_hook_call(
+    client: AuthClient, clock: Clock, ehr_key: Any
+) -> None:
+    assert call(client, ehr_key, clock, "order-sign-crd", order_sign("97161")).status_code == 200  # now remembered
+
+    assert client.patch("/um/clients/ehr-1", json={"active": False}).status_code == 200
+
+    refused = call(client, ehr_key, clock, "order-sign-crd", order_sign("97161"))
+    assert refused.status_code == 401
+    assert "is not a registered EHR client" in refused.text
+
+
+def test_an_ehr_client_disabled_by_another_process_is_refused_once_it_was_read_a_few_seconds_ago(
+    client: AuthClient, clock: Clock, ehr_key: Any, database: Any
+) -> None:
+    now = [100.0]
+    client.app.state.ehr_clients = EhrClients(seconds=2.0, clock=lambda: now[0])  # type: ignore[attr-defined]
+    assert call(client, ehr_key, clock, "order-sign-crd", order_sign("97161")).status_code == 200
+
+    with database.transaction() as session:  # as `um-service clients disable ehr-1` does, outside this worker
+        assert disable(session, "ehr-1")
+    now[0] += 1.0
+    assert call(client, ehr_key, clock, "order-sign-crd", order_sign("97161")).status_code == 200  # still remembered
+    now[0] += 1.5
+    refused = call(client, ehr_key, clock, "order-sign-crd", order_sign("97161"))
+    assert refused.status_code == 401
+    assert "is not a registered EHR client" in refused.text

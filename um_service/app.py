@@ -32,7 +32,7 @@ from .api import (
 )
 from .api.deps import authorize
 from .auth import tokens
-from .auth.cds_hooks import JwksCache
+from .auth.cds_hooks import EhrClients, JwksCache
 from .auth.clients import DisabledClients
 from .case import clocks
 from .case.lifecycle import SystemMoment
@@ -100,6 +100,7 @@ def create_app(
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.jwks = JwksCache()
     app.state.disabled_clients = DisabledClients()
+    app.state.ehr_clients = EhrClients()
     app.state.ehr_fhir = EhrFhir()
     app.state.started = datetime.now(UTC).isoformat(timespec="seconds")
     app.add_middleware(RequestLogging)

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from ..auth import cds_hooks as trust
 from ..auth.clients import ClientError
 from ..crd import hooks
-from ..db.models import Client
 from ..errors import NotFound, Unauthenticated
 from ..fhir import cds_hooks
 from ..reports import cms
@@ -40,7 +39,7 @@ def services_requiring_authorization(request: Request) -> dict[str, Any]:
     return {"rule_set": rules.version, "services": cms.services_requiring_authorization(rules)}
 
 
-def _trusted(request: Request, session: SessionDep, context: ContextDep) -> Client:
+def _trusted(request: Request, session: SessionDep, context: ContextDep) -> trust.TrustedEhr:
     # First of the hook's dependencies: a call without a good JWT learns nothing else (not even 404 or 415).
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -49,7 +48,12 @@ def _trusted(request: Request, session: SessionDep, context: ContextDep) -> Clie
     audience = _service_url(request)
     try:
         _, client = trust.verify(
-            session, token.strip(), audience=audience, now=context.now, jwks=request.app.state.jwks
+            session,
+            token.strip(),
+            audience=audience,
+            now=context.now,
+            jwks=request.app.state.jwks,
+            clients=request.app.state.ehr_clients,
         )
     except ClientError as exc:
         reason = exc.problems[0].diagnostics if exc.problems else str(exc)
@@ -71,7 +75,7 @@ async def _hook_body(request: Request) -> bytes:
 async def call_hook(
     service_id: str,
     request: Request,
-    client: Annotated[Client, Depends(_trusted)],
+    client: Annotated[trust.TrustedEhr, Depends(_trusted)],
     body: Annotated[bytes, Depends(_hook_body)],
     work: WorkDep,
     context: ContextDep,
@@ -86,7 +90,8 @@ async def call_hook(
         return hooks.answer(
             session,
             hook_request,
-            client=client,
+            client_id=client.id,
+            fhir_servers=client.fhir_servers,  # the bases its registration allows reading from
             reader=request.app.state.ehr_fhir,  # may ask the EHR's FHIR server: in the thread, like the rest
             context=context,
             canonical_base=request.app.state.settings.canonical_base,

@@ -67,6 +67,7 @@ async def _unit_of_work(request: Request, database: DatabaseDep) -> AsyncIterato
     changed = session.info.get(clients.CLIENTS_CHANGED)
     if changed:
         request.app.state.disabled_clients.forget(changed)
+        request.app.state.ehr_clients.forget()
     if session.info.get(OUTBOX_QUEUED):
         wake_dispatcher(request)
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..crd.ehr_fhir import check_base, same_base
 from ..db.models import Client
-from .clients import ClientError, Identity, check_public_key, remember_jti
+from .clients import ClientError, Identity, changed, check_public_key, remember_jti
 
 EHR = "ehr"
 ALGORITHMS = ["ES384", "RS384"]
@@ -74,6 +74,7 @@ def register_ehr(
     client.active = True
     session.add(client)
     session.flush()
+    changed(session, client_id)  # a new key or base: forgotten by this worker's EhrClients once it commits
     return client
 
 
@@ -140,19 +141,73 @@ def _loaded(pem: str | None) -> Any:
     return serialization.load_pem_public_key(pem.encode()) if pem else pem
 
 
+@dataclass(frozen=True, slots=True)
+class TrustedEhr:
+    """A registered EHR client as a hook call needs it: its id, whether it may call, its key or JWK Set URL, and the
+    FHIR bases it registered."""
+
+    id: str
+    active: bool
+    role: str
+    public_key: str | None
+    jwks_url: str | None
+    fhir_servers: tuple[str, ...]
+
+
+class EhrClients:
+    """Registered EHR clients by the issuer their JWTs name, remembered for a few seconds, so that checking a hook
+    call's JWT costs no lookup (as `clients.DisabledClients` does for access tokens).
+
+    A change to clients committed by this worker is seen at once (`forget`); one made by another worker or the CLI
+    (`um-service clients disable`, a new key), within `seconds`. An issuer not registered is asked every time.
+    """
+
+    def __init__(self, *, seconds: float = 2.0, clock: Callable[[], float] = time.monotonic):
+        self._seconds = seconds
+        self._clock = clock
+        self._known: dict[str, tuple[float, TrustedEhr]] = {}
+        self._lock = threading.Lock()
+        self._forgotten = 0  # how many times everything was forgotten: a read begun before must not be remembered
+
+    def find(self, session: Session, issuer: str) -> TrustedEhr | None:
+        """The client registered with this issuer: remembered, or read from the database and remembered."""
+        found = self._known.get(issuer)
+        if found is not None and self._clock() - found[0] <= self._seconds:
+            return found[1]
+        read_at, generation = self._clock(), self._forgotten
+        client = session.scalar(select(Client).where(Client.issuer == issuer))
+        if client is None:
+            return None
+        trusted = TrustedEhr(
+            client.id, client.active, client.role, client.public_key, client.jwks_url, tuple(client.fhir_servers or ())
+        )
+        with self._lock:
+            if generation == self._forgotten:
+                if len(self._known) > 1_000:
+                    self._known.clear()  # a bound: EHR clients are few
+                self._known[issuer] = (read_at, trusted)
+        return trusted
+
+    def forget(self) -> None:
+        """Drop every remembered client (a change to clients has just committed here)."""
+        with self._lock:
+            self._forgotten += 1
+            self._known.clear()
+
+
 def verify(
-    session: Session, token: str, *, audience: str, now: dt.datetime, jwks: JwksCache
-) -> tuple[Identity, Client]:
+    session: Session, token: str, *, audience: str, now: dt.datetime, jwks: JwksCache, clients: EhrClients
+) -> tuple[Identity, TrustedEhr]:
     """The EHR client a hook call's JWT proves, or ClientError (401) saying why not."""
     try:
-        header = jwt.get_unverified_header(token)
-        unverified = jwt.decode(token, options={"verify_signature": False})
+        unverified = jwt.decode_complete(token, options={"verify_signature": False})  # header and claims, one read
     except jwt.PyJWTError as exc:
         raise ClientError("invalid_client", f"the Authorization header is not a JWT: {exc}", 401) from exc
+    header, claimed = unverified["header"], unverified["payload"]
     if header.get("alg") not in ALGORITHMS:
         raise ClientError("invalid_client", f"JWT alg must be one of {', '.join(ALGORITHMS)}", 401)
-    issuer = unverified.get("iss")
-    client = session.scalar(select(Client).where(Client.issuer == issuer)) if isinstance(issuer, str) else None
+    issuer = claimed.get("iss") if isinstance(claimed, dict) else None
+    client = clients.find(session, issuer) if isinstance(issuer, str) else None
     if client is None or not client.active or client.role != EHR:
         raise ClientError("invalid_client", f"issuer {issuer!r} is not a registered EHR client", 401)
     if client.jwks_url:

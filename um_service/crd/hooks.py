@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..context import RequestContext
 from ..coverage import benefits
-from ..db.models import Case, CaseItem, CaseParty, Client, CrdAssertion
+from ..db.models import Case, CaseItem, CaseParty, CrdAssertion
 from ..decision import ItemOutcome
 from ..decision.plans import COVERAGE_INACTIVE
 from ..dtr import packages
@@ -49,7 +49,8 @@ def answer(
     session: Session,
     request: HookRequest,
     *,
-    client: Client,
+    client_id: str,
+    fhir_servers: Sequence[str],
     reader: ehr_fhir.EhrFhir,
     context: RequestContext,
     canonical_base: str,
@@ -59,7 +60,7 @@ def answer(
     What the call did not prefetch is read from the EHR's FHIR server when that server is registered for the client;
     what still cannot be had is said on a warning card (no Coverage means no coverage information, crd-digest 4).
     """
-    gathered = ehr_fhir.gather(request, registered=client.fhir_servers or [], reader=reader)
+    gathered = ehr_fhir.gather(request, registered=list(fhir_servers), reader=reader)
     request = gathered.request
     patient = next(iter(request.of_type("Patient")), {"resourceType": "Patient", "id": request.context["patientId"]})
     coverages = request.of_type("Coverage")
@@ -81,7 +82,7 @@ def answer(
         return cds_hooks.hook_response(missing, [])
     judged = [_judge(session, request, order, patient, coverages[0], context) for order in orders]
     judged = [_with_forms(j, context, canonical_base) for j in judged]
-    session.execute(insert(CrdAssertion), [_record(request, j, client_id=client.id, now=context.now) for j in judged])
+    session.execute(insert(CrdAssertion), [_record(request, j, client_id=client_id, now=context.now) for j in judged])
     # A 2.0 client gets no `indeterminate` coverage information (its value sets lack the code): the card says it.
     told = [j for j in judged if j.assertion.covered != "indeterminate" or request.knows_indeterminate]
     actions = [cds_hooks.system_action(j.order, cds_hooks.coverage_information(j.assertion)) for j in told]
