@@ -63,6 +63,24 @@ async def _post_all(app: Any, sample: Sample, token: str, count: int, tag: str) 
         return time.perf_counter() - started
 
 
+def provider_token(app: Any, sample: Sample, client_id: str) -> str:
+    """Register a provider client for the sample's organisation in the app's database; an access token for it."""
+    now = dt.datetime.now(dt.UTC)
+    with app.state.database.transaction() as session:
+        client = clients.register(
+            session,
+            client_id=client_id,
+            role="provider",
+            organization=sample.organization,
+            secret="bench-secret",
+            now=now,
+        )
+        identity = clients.Identity(client.id, client.role, client.organization, None)
+    return tokens.issue(
+        identity, tokens.grant(identity, None), key=app.state.token_key, now=now, lifetime=dt.timedelta(hours=1)
+    )
+
+
 async def _run(args: argparse.Namespace, url: str, *, profiled: bool) -> None:
     sample = kit_sample() if args.bundle == "kit" else repo_sample()
     if sample is None:
@@ -71,24 +89,7 @@ async def _run(args: argparse.Namespace, url: str, *, profiled: bool) -> None:
         Settings(database_url=url, dispatcher=args.dispatcher, log_json=args.dispatcher, log_level="warning")
     )
     async with app.router.lifespan_context(app):
-        now = dt.datetime.now(dt.UTC)
-        with app.state.database.transaction() as session:
-            client = clients.register(
-                session,
-                client_id=f"profile-{sample.organization}",
-                role="provider",
-                organization=sample.organization,
-                secret="profile-secret",
-                now=now,
-            )
-            identity = clients.Identity(client.id, client.role, client.organization, None)
-        token = tokens.issue(
-            identity,
-            tokens.grant(identity, None),
-            key=app.state.token_key,
-            now=now,
-            lifetime=dt.timedelta(hours=1),
-        )
+        token = provider_token(app, sample, f"profile-{sample.organization}")
         tag = "profiled" if profiled else "plain"
         await _post_all(app, sample, token, 30, f"warm-{tag}")
         if not profiled:

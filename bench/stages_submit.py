@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import functools
 import importlib
 import sys
@@ -26,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from profile_submit import provider_token
 from submit import PLACEHOLDER, Sample, kit_sample, repo_sample
 
 from um_service.app import create_app
-from um_service.auth import clients, tokens
 from um_service.db.migrate import upgrade
 from um_service.settings import REPO_ROOT, Settings
 
@@ -122,20 +121,7 @@ async def _post(app: Any, body: bytes, token: str) -> None:
 async def _run(sample: Sample, url: str, requests: int) -> None:
     app = create_app(Settings(database_url=url, log_level="warning"))
     async with app.router.lifespan_context(app):
-        now = dt.datetime.now(dt.UTC)
-        with app.state.database.transaction() as session:
-            client = clients.register(
-                session,
-                client_id=f"stages-{sample.organization}-{time.time_ns()}",
-                role="provider",
-                organization=sample.organization,
-                secret="stages-secret",
-                now=now,
-            )
-            identity = clients.Identity(client.id, client.role, client.organization, None)
-        token = tokens.issue(
-            identity, tokens.grant(identity, None), key=app.state.token_key, now=now, lifetime=dt.timedelta(hours=1)
-        )
+        token = provider_token(app, sample, f"stages-{sample.organization}-{time.time_ns()}")
         tag = time.time_ns()
         for n in range(50):
             await _post(app, sample.template.replace(PLACEHOLDER.encode(), f"STAGES-W-{tag}-{n}".encode()), token)
