@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..crd.ehr_fhir import check_base, same_base
 from ..db.models import Client
-from .clients import ClientError, Identity, changed, check_public_key, remember_jti
+from .clients import ClientError, Identity, Remembered, changed, check_public_key, remember_jti
 
 EHR = "ehr"
 ALGORITHMS = ["ES384", "RS384"]
@@ -154,45 +154,24 @@ class TrustedEhr:
     fhir_servers: tuple[str, ...]
 
 
-class EhrClients:
+class EhrClients(Remembered[str, TrustedEhr]):
     """Registered EHR clients by the issuer their JWTs name, remembered for a few seconds, so that checking a hook
-    call's JWT costs no lookup (as `clients.DisabledClients` does for access tokens).
-
-    A change to clients committed by this worker is seen at once (`forget`); one made by another worker or the CLI
-    (`um-service clients disable`, a new key), within `seconds`. An issuer not registered is asked every time.
-    """
+    call's JWT costs no lookup (`clients.Remembered`, as for access tokens' disabled check). An issuer not
+    registered is asked every time."""
 
     def __init__(self, *, seconds: float = 2.0, clock: Callable[[], float] = time.monotonic):
-        self._seconds = seconds
-        self._clock = clock
-        self._known: dict[str, tuple[float, TrustedEhr]] = {}
-        self._lock = threading.Lock()
-        self._forgotten = 0  # how many times everything was forgotten: a read begun before must not be remembered
+        super().__init__(seconds=seconds, clock=clock, bound=1_000)  # EHR clients are few
 
     def find(self, session: Session, issuer: str) -> TrustedEhr | None:
         """The client registered with this issuer: remembered, or read from the database and remembered."""
-        found = self._known.get(issuer)
-        if found is not None and self._clock() - found[0] <= self._seconds:
-            return found[1]
-        read_at, generation = self._clock(), self._forgotten
-        client = session.scalar(select(Client).where(Client.issuer == issuer))
-        if client is None:
-            return None
-        trusted = TrustedEhr(
-            client.id, client.active, client.role, client.public_key, client.jwks_url, tuple(client.fhir_servers or ())
-        )
-        with self._lock:
-            if generation == self._forgotten:
-                if len(self._known) > 1_000:
-                    self._known.clear()  # a bound: EHR clients are few
-                self._known[issuer] = (read_at, trusted)
-        return trusted
+        return self.get(issuer, lambda: _trusted_ehr(session.scalar(select(Client).where(Client.issuer == issuer))))
 
-    def forget(self) -> None:
-        """Drop every remembered client (a change to clients has just committed here)."""
-        with self._lock:
-            self._forgotten += 1
-            self._known.clear()
+
+def _trusted_ehr(client: Client | None) -> TrustedEhr | None:
+    if client is None:
+        return None
+    fhir_servers = tuple(client.fhir_servers or ())
+    return TrustedEhr(client.id, client.active, client.role, client.public_key, client.jwks_url, fhir_servers)
 
 
 def verify(

@@ -10,8 +10,9 @@ import secrets
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -22,6 +23,9 @@ from sqlalchemy.orm import Session
 from ..db.inserts import insert_if_new, table_of
 from ..db.models import Client, Reviewer, UsedAssertion
 from ..errors import Problem, ServiceError
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 ROLES = ("provider", "portal", "nurse", "medical_director", "admin")
 # session.info key: the clients a unit of work registered, enabled or disabled (forgotten by the cache on commit).
@@ -151,47 +155,65 @@ def is_disabled(session: Session, client_id: str) -> bool:
     return active is False
 
 
-class DisabledClients:
-    """Whether a client is disabled, remembered for a few seconds, so checking a token costs no database round trip.
+class Remembered(Generic[K, V]):
+    """Answers read from the database, remembered for `seconds` each, so a request usually costs no round trip.
 
-    A change committed by this worker is seen at once (`forget`); one made by another worker or the CLI, within
-    `seconds`: the tokens of a client disabled there are refused from then on (`um-service clients disable`).
+    A worker that commits a change forgets what it touched at once (`forget`); a change made by another worker or the
+    CLI is seen once the remembered answer is `seconds` old. A read that began before a `forget` is not remembered
+    (it may have seen the old rows). An answer of None (nothing found) is never remembered.
     """
 
-    def __init__(self, *, seconds: float = 2.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, *, seconds: float = 2.0, clock: Callable[[], float] = time.monotonic, bound: int = 10_000):
         self._seconds = seconds
         self._clock = clock
-        self._known: dict[str, tuple[float, bool]] = {}
+        self._bound = bound
+        self._known: dict[K, tuple[float, V]] = {}
         self._lock = threading.Lock()
-        self._forgotten = 0  # how many changes were forgotten: a read begun before one must not be remembered
+        self._forgotten = 0  # how many times something was forgotten
 
-    def lookup(self, client_id: str) -> bool | None:
-        """Whether the client is disabled, if known recently enough; None when the database must be asked."""
-        found = self._known.get(client_id)
+    def recent(self, key: K) -> V | None:
+        """The answer for `key`, if remembered recently enough; None when the database must be asked."""
+        found = self._known.get(key)
         if found is None or self._clock() - found[0] > self._seconds:
             return None
         return found[1]
 
-    def check(self, session: Session, client_id: str) -> bool:
-        """Whether the client is disabled: remembered, or read from the database and remembered."""
-        known = self.lookup(client_id)
+    def get(self, key: K, read: Callable[[], V | None]) -> V | None:
+        """The answer for `key`: remembered, or `read()` from the database and remembered."""
+        known = self.recent(key)
         if known is not None:
             return known
         read_at, generation = self._clock(), self._forgotten
-        disabled = is_disabled(session, client_id)
-        with self._lock:
-            if generation == self._forgotten:
-                if len(self._known) > 10_000:
-                    self._known.clear()  # a bound: clients are few
-                self._known[client_id] = (read_at, disabled)
-        return disabled
+        answer = read()
+        if answer is not None:
+            with self._lock:
+                if generation == self._forgotten:
+                    if len(self._known) > self._bound:
+                        self._known.clear()  # a bound: clients are few
+                    self._known[key] = (read_at, answer)
+        return answer
 
-    def forget(self, client_ids: set[str]) -> None:
-        """Drop what is remembered of these clients (their change has just committed here)."""
+    def forget(self, keys: Iterable[K] | None = None) -> None:
+        """Drop what is remembered of these keys, or of every key (their change has just committed here)."""
         with self._lock:
             self._forgotten += 1
-            for client_id in client_ids:
-                self._known.pop(client_id, None)
+            if keys is None:
+                self._known.clear()
+            for key in keys or ():
+                self._known.pop(key, None)
+
+
+class DisabledClients(Remembered[str, bool]):
+    """Whether a client is disabled, by client id, remembered for a few seconds: checking an access token costs no
+    database round trip, and a client disabled elsewhere (`um-service clients disable`) is refused within seconds."""
+
+    def lookup(self, client_id: str) -> bool | None:
+        """Whether the client is disabled, if known recently enough; None when the database must be asked."""
+        return self.recent(client_id)
+
+    def check(self, session: Session, client_id: str) -> bool:
+        """Whether the client is disabled: remembered, or read from the database and remembered."""
+        return bool(self.get(client_id, lambda: is_disabled(session, client_id)))
 
 
 def _identity(client: Client) -> Identity:
