@@ -6,12 +6,11 @@ import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ..context import RequestContext
 from ..db import repository, rule_sets
-from ..db.inserts import table_of
+from ..db.inserts import insert_into, table_of
 from ..db.models import Case, CaseIdentifier, CaseItem, CaseParty, Submission
 from ..decision import ItemOutcome, service_date
 from ..fhir.bundles import response_bundle
@@ -86,7 +85,7 @@ def record_keys(session: Session, *, case: Case, request: PasRequest, submitter:
         for system, value in sorted(request.identifiers - known_ids)
     ]
     if identifiers:
-        session.connection().execute(insert(table_of(CaseIdentifier)), identifiers)
+        session.connection().execute(insert_into(table_of(CaseIdentifier)), identifiers)
     parties = request.parties
     wanted = {("member", "", value) for value in parties.member_ids}
     wanted |= {("patient", s, v) for s, v in parties.patient_ids}
@@ -99,7 +98,7 @@ def record_keys(session: Session, *, case: Case, request: PasRequest, submitter:
         for role, system, value in sorted(wanted - known_parties)
     ]
     if rows:
-        session.connection().execute(insert(table_of(CaseParty)), rows)
+        session.connection().execute(insert_into(table_of(CaseParty)), rows)
 
 
 def summarize(case: Case, request: PasRequest) -> None:
@@ -145,7 +144,7 @@ def store_submission(
         "ruleset_version": context.rules.version,
     }
     # Core, not the ORM: nothing reads the row back in this request, and the unit of work costs more than the row.
-    session.connection().execute(insert(table_of(Submission)), [row])
+    session.connection().execute(insert_into(table_of(Submission)), [row])
     # A new case was inserted naming it already: setting it again would leave the case dirty (a second flush).
     if case.latest_submission_id != submission_id:
         case.latest_submission_id = submission_id

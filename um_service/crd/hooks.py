@@ -17,11 +17,12 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..context import RequestContext
 from ..coverage import benefits
+from ..db.inserts import insert_into, table_of
 from ..db.models import Case, CaseItem, CaseParty, CrdAssertion
 from ..decision import ItemOutcome
 from ..decision.plans import COVERAGE_INACTIVE
@@ -82,7 +83,8 @@ def answer(
         return cds_hooks.hook_response(missing, [])
     judged = [_judge(session, request, order, patient, coverages[0], context) for order in orders]
     judged = [_with_forms(j, context, canonical_base) for j in judged]
-    session.execute(insert(CrdAssertion), [_record(request, j, client_id=client_id, now=context.now) for j in judged])
+    rows = [_record(request, j, client_id=client_id, now=context.now) for j in judged]
+    session.connection().execute(insert_into(table_of(CrdAssertion)), rows)  # Core: the ORM's bulk path costs more
     # A 2.0 client gets no `indeterminate` coverage information (its value sets lack the code): the card says it.
     told = [j for j in judged if j.assertion.covered != "indeterminate" or request.knows_indeterminate]
     actions = [cds_hooks.system_action(j.order, cds_hooks.coverage_information(j.assertion)) for j in told]

@@ -50,7 +50,7 @@ def insert_new(session: Session) -> None:
             row = _row_of(obj)
             batches[tuple(row)].append(row)
         for rows in batches.values():
-            connection.execute(_insert_into(table), rows)
+            connection.execute(insert_into(table), rows)
     for obj in new:
         session.expunge(obj)
         if None not in inspect(obj).mapper.primary_key_from_instance(obj):
@@ -65,9 +65,9 @@ def _parents_first(metadata: MetaData) -> dict[Table, int]:
 
 
 @functools.cache
-def _insert_into(table: Table) -> Insert:
-    """One INSERT object per table, kept: a statement object remembers its cache key, which is computed anew for
-    each new `insert(table)`."""
+def insert_into(table: Table) -> Insert:
+    """The plain INSERT of `table`, one object kept per table: a statement object remembers its cache key, which is
+    computed anew for each new `insert(table)`."""
     return insert(table)
 
 
