@@ -165,7 +165,9 @@ def build_templates(client: TestClient, clock: Clock) -> dict[str, dict[str, str
 class Template:
     """One template case's rows, with every text value pre-split around the tokens a clone replaces."""
 
-    def __init__(self, connection: psycopg.Connection[Any], names: dict[str, str], *, open_case: bool):
+    def __init__(
+        self, connection: psycopg.Connection[Any], names: dict[str, str], *, open_case: bool, worked_by: str | None
+    ):
         self.case_id = names["case_id"]
         rows: dict[str, list[dict[str, Any]]] = {}
         for table in TABLES:
@@ -180,6 +182,10 @@ class Template:
         if open_case:
             # Routing offered the template to a staff nurse; its clones wait unassigned for `next case`.
             rows["cases"][0].update(assignee=None, assigned_at=None)
+        elif worked_by is not None:
+            # The nurse who asks for `next case` decided this history: her held cases are counted among all she
+            # ever held (routing.open_count), as a nurse's are after a few years.
+            rows["cases"][0].update(assignee=worked_by)
         # What differs per clone: case id, preauth ref, Claim identifier, member id, submission ids, content hashes.
         self.fixed = {
             names["case_id"]: "case",
@@ -407,7 +413,12 @@ def main() -> int:
             names = build_templates(client, clock)
             with psycopg.connect(raw_url) as connection:
                 templates = {
-                    kind: Template(connection, found, open_case=kind.startswith("open"))
+                    kind: Template(
+                        connection,
+                        found,
+                        open_case=kind.startswith("open"),
+                        worked_by=NURSE if kind == "nurse-approved" else None,
+                    )
                     for kind, found in names.items()
                 }
                 # The templates served their purpose; the measured store holds only clones.

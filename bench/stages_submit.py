@@ -6,8 +6,9 @@ usage: python bench/stages_submit.py [--requests 1000] [--bundle repo|kit] [--da
 Builds the app on a fresh SQLite file (or the database URL given, migrated first), registers a provider client, and
 calls the app's ASGI entry directly (no HTTP client in the timing) with new requests, the bundles of bench/submit.py,
 after a warm-up. Each stage below is wrapped in a timer; stages nest (intake.submit holds _open_case, which holds
-lifecycle.finish, ...), so their times do not add up. Prints the server's time per request (wall and CPU) and each
-stage's mean time and calls per request. Compare runs made one after the other: the machine's speed drifts.
+lifecycle.finish, ...), so their times do not add up. Prints the server's time per request (wall and CPU), on SQLite
+the pages each request writes to the log (what its commit writes and syncs), and each stage's mean time and calls
+per request. Compare runs made one after the other: the machine's speed drifts.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import functools
 import importlib
+import sqlite3
 import sys
 import tempfile
 import time
@@ -23,6 +25,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import event, make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from profile_submit import provider_token
@@ -118,6 +122,39 @@ async def _post(app: Any, body: bytes, token: str) -> None:
         raise SystemExit(f"$submit answered {statuses}")
 
 
+async def _wal_pages(app: Any, sample: Sample, token: str, database_file: Path, requests: int = 200) -> float:
+    """Pages one new request writes to SQLite's write-ahead log (what its commit writes and syncs): the log's growth
+    over `requests` requests, with this app's automatic checkpoints paused so the log only grows."""
+    engine = app.state.database.engine
+    pause = _pause_checkpoints
+    event.listen(engine, "connect", pause)
+    engine.dispose()  # the pooled connections reconnect with checkpoints paused
+    try:
+        tag = time.time_ns()
+        await _post(app, sample.template.replace(PLACEHOLDER.encode(), f"WAL-W-{tag}".encode()), token)
+        with sqlite3.connect(database_file) as connection:  # empty the log: it then grows by what is written
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        log = database_file.with_name(database_file.name + "-wal")
+        before = log.stat().st_size
+        for n in range(requests):
+            await _post(app, sample.template.replace(PLACEHOLDER.encode(), f"WAL-{tag}-{n}".encode()), token)
+        frame = 24 + _page_size(database_file)
+        return (log.stat().st_size - before) / frame / requests
+    finally:
+        event.remove(engine, "connect", pause)
+        engine.dispose()
+
+
+def _pause_checkpoints(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint = 0")
+
+
+def _page_size(database_file: Path) -> int:
+    with sqlite3.connect(database_file) as connection:
+        size: int = connection.execute("PRAGMA page_size").fetchone()[0]
+    return size
+
+
 async def _run(sample: Sample, url: str, requests: int) -> None:
     app = create_app(Settings(database_url=url, log_level="warning"))
     async with app.router.lifespan_context(app):
@@ -131,13 +168,20 @@ async def _run(sample: Sample, url: str, requests: int) -> None:
         for n in range(requests):
             await _post(app, sample.template.replace(PLACEHOLDER.encode(), f"STAGES-{tag}-{n}".encode()), token)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        spent, calls = dict(_spent), dict(_calls)  # the WAL pass below sends more requests
+        database_file = make_url(url).database if url.startswith("sqlite") else None
+        pages = await _wal_pages(app, sample, token, Path(database_file)) if database_file else None
     print(f"{sample.name}: {requests} new requests, server only: {wall / requests * 1000:.3f} ms wall, ", end="")
     print(f"{cpu / requests * 1000:.3f} ms CPU per request")
+    if pages is not None:
+        print(
+            f"  written to SQLite's log per request: {pages:.1f} pages (each table and index it touches: a page or more)"
+        )
     for module_name, attribute in STAGES:
         label = f"{module_name.rsplit('.', 1)[-1]}.{attribute}"
-        if _calls[label]:
-            mean = _spent[label] / requests * 1000
-            print(f"  {label:<40} {mean:7.3f} ms  x{_calls[label] / requests:.1f}")
+        if calls.get(label):
+            mean = spent[label] / requests * 1000
+            print(f"  {label:<40} {mean:7.3f} ms  x{calls[label] / requests:.1f}")
 
 
 def main() -> int:

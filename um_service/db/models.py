@@ -107,6 +107,14 @@ _OPEN_QUOTED = [f"'{state.value}'" for state in sorted(OPEN)]
 OPEN_CASES = text(f"status IN ({', '.join(_OPEN_QUOTED)})")
 
 
+def _where_set(name: str, *columns: str) -> Index:
+    """An index of the rows whose first column is set: a row leaving it empty (a case auto-decided at intake has no
+    queue, assignee or review date) costs the insert no index page, and every query of these columns asks for a
+    value (equality or IS NOT NULL, which implies the condition on both databases). Migration 0017."""
+    where = text(f"{columns[0]} IS NOT NULL")
+    return Index(name, *columns, postgresql_where=where, sqlite_where=where)
+
+
 def _after_case() -> Any:
     """A many-to-one link to the case, never read (lazy="raise"): it only tells the unit of work to insert a new case
     before the rows that name it when something flushes in the middle of intake (a referral's outbox message needs
@@ -119,14 +127,19 @@ class Case(Base):
 
     __tablename__ = "cases"
     __table_args__ = (
+        # Also the index of `status` alone (its first column): one index less to write on every change of state.
         Index("ix_cases_status_due_at", "status", "due_at"),
         Index("ix_cases_open_due_at", "due_at", "id", postgresql_where=OPEN_CASES, sqlite_where=OPEN_CASES),
+        _where_set("ix_cases_queue", "queue"),
+        # With status: a reviewer's held cases are found among her open ones, not among every case she ever held.
+        _where_set("ix_cases_assignee", "assignee", "status"),
+        _where_set("ix_cases_next_review_on", "next_review_on"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     submitter: Mapped[str] = mapped_column(String(200), index=True)
     preauth_ref: Mapped[str] = mapped_column(String(40), unique=True)
-    status: Mapped[CaseStatus] = mapped_column(EnumText(CaseStatus, 30), index=True)
+    status: Mapped[CaseStatus] = mapped_column(EnumText(CaseStatus, 30))
     priority: Mapped[Priority] = mapped_column(EnumText(Priority, 20))
     received_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
     due_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
@@ -137,10 +150,10 @@ class Case(Base):
     # prospective (before the service), concurrent (during a stay) or retrospective (after it): case/review_types.py
     review_type: Mapped[str] = mapped_column(String(20), default="prospective", server_default="prospective")
     member_state: Mapped[str | None] = mapped_column(String(10))
-    queue: Mapped[str | None] = mapped_column(String(100), index=True)
+    queue: Mapped[str | None] = mapped_column(String(100))
     required_skills: Mapped[list[str]] = mapped_column(JsonText, default=list)
     review_priority: Mapped[str] = mapped_column(String(20), default="routine")
-    assignee: Mapped[str | None] = mapped_column(ForeignKey("reviewers.id"), index=True)
+    assignee: Mapped[str | None] = mapped_column(ForeignKey("reviewers.id"))
     assigned_at: Mapped[datetime | None] = mapped_column(Timestamp)
     escalation_note: Mapped[str | None] = mapped_column(Text)
     extension_reason: Mapped[str | None] = mapped_column(Text)
@@ -154,7 +167,7 @@ class Case(Base):
     days_requested: Mapped[int | None] = mapped_column(Integer)
     days_authorized: Mapped[int | None] = mapped_column(Integer)
     days_used: Mapped[int | None] = mapped_column(Integer)
-    next_review_on: Mapped[str | None] = mapped_column(String(10), index=True)
+    next_review_on: Mapped[str | None] = mapped_column(String(10))
     # What the work list shows and searches (case/records.py `summarize`): patient, member, provider, services
     # ("system|code", the first coding of each item).
     patient_name: Mapped[str | None] = mapped_column(String(200))
@@ -194,12 +207,13 @@ class CaseParty(Base):
 
     __tablename__ = "case_parties"
     __table_args__ = (
+        # Also finds a case's parties (its first column): no index of `case_id` alone to write as well.
         UniqueConstraint("case_id", "role", "system", "value"),
         Index("ix_case_parties_role_value", "role", "value"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(20))
     system: Mapped[str] = mapped_column(String(500))
     value: Mapped[str] = mapped_column(String(200))
