@@ -75,6 +75,27 @@ def test_an_inquiry_from_another_provider_finds_nothing(client: Any) -> None:
     assert inquire(client, inquiry_for(request_bundle(provider_npi="2222222222"))) == []
 
 
+def test_an_inquiry_to_another_insurer_finds_nothing(client: Any) -> None:
+    submit(client, request_bundle(insurer_id="PAYER-01"))
+
+    assert inquire(client, inquiry_for(request_bundle(insurer_id="PAYER-02"))) == []
+
+
+def test_the_same_member_provider_and_insurer_find_only_the_requests_of_all_three(client: Any) -> None:
+    ours = request_bundle(identifier="REQ-A", member_id="MBR-1")
+    submit(client, ours)
+    submit(client, request_bundle(identifier="REQ-B", member_id="MBR-1", insurer_id="PAYER-02"))
+    submit(client, request_bundle(identifier="REQ-C", member_id="MBR-2"))
+
+    inquiry = inquiry_for(request_bundle(member_id="MBR-1"))
+    del claim_of(inquiry)["identifier"]  # any request of theirs
+
+    bundles = inquire(client, inquiry)
+
+    claims = [e["resource"] for b in bundles for e in b["entry"] if e["resource"]["resourceType"] == "Claim"]
+    assert [c["identifier"][0]["value"] for c in claims] == ["REQ-A"]
+
+
 def test_an_inquiry_by_our_authorization_number_finds_the_request(client: Any) -> None:
     request = request_bundle(identifier="REQ-X")
     preauth_ref = submit(client, request).json()["entry"][0]["resource"]["preAuthRef"]

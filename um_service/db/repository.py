@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from .models import Case, CaseIdentifier, CaseItem, CaseParty, ClaimResponseVersion, Submission
@@ -95,28 +95,25 @@ def current_claim_response(session: Session, case_id: str) -> ClaimResponseVersi
     ).first()
 
 
-def case_ids_with_party(
-    session: Session,
-    *,
-    role: str,
-    values: Iterable[str] = (),
-    pairs: Iterable[Identifier] = (),
-    among: Iterable[str] | None = None,
-) -> set[str]:
-    """Cases having a party of `role` with one of these values (member ids) or (system, value) pairs; only cases
-    `among` these ids when given (a provider or insurer is a party to countless cases, a member to a few)."""
-    clauses: list[ColumnElement[bool]] = []
+def case_ids_with_party(session: Session, *, role: str, values: Iterable[str]) -> set[str]:
+    """Cases having a party of `role` with one of these values (a member id names a few cases)."""
     value_list = list(values)
-    if value_list:
-        clauses.append(CaseParty.value.in_(value_list))
-    for system, value in pairs:
-        clauses.append((CaseParty.system == system) & (CaseParty.value == value))
-    if not clauses:
+    if not value_list:
         return set()
-    statement = select(CaseParty.case_id).where(CaseParty.role == role, or_(*clauses))
-    if among is not None:
-        statement = statement.where(CaseParty.case_id.in_(list(among)))
+    statement = select(CaseParty.case_id).where(CaseParty.role == role, CaseParty.value.in_(value_list))
     return set(session.scalars(statement))
+
+
+def parties_of_cases(session: Session, case_ids: Iterable[str]) -> dict[str, set[tuple[str, str, str]]]:
+    """(role, system, value) of every party of each of these cases, read by case id alone. Asking for a provider or
+    insurer among them by its identifier as well let PostgreSQL's generic plan (psycopg prepares a statement after
+    five runs) walk that identifier's index, every case the provider ever sent: 3 ms at 10 k cases (bench/scale.py)."""
+    parties: dict[str, set[tuple[str, str, str]]] = {case_id: set() for case_id in case_ids}
+    if parties:
+        statement = select(CaseParty.case_id, CaseParty.role, CaseParty.system, CaseParty.value)
+        for case_id, role, system, value in session.execute(statement.where(CaseParty.case_id.in_(list(parties)))):
+            parties[case_id].add((role, system, value))
+    return parties
 
 
 def case_ids_with_identifier_values(

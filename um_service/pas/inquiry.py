@@ -24,11 +24,13 @@ def inquire(session: Session, *, raw: bytes, context: RequestContext) -> dict[st
     inquiry = read_inquiry_request(raw, limits=context.limits)
     parties = inquiry.parties
     matches = repository.case_ids_with_party(session, role="member", values=parties.member_ids)
-    # The member's few cases narrow the provider and insurer lookups, which alone would list most of the store.
-    if matches:
-        matches &= repository.case_ids_with_party(session, role="provider", pairs=parties.provider_ids, among=matches)
-    if matches:
-        matches &= repository.case_ids_with_party(session, role="insurer", pairs=parties.insurer_ids, among=matches)
+    # The member's few cases are checked for the provider and insurer, who alone would name most of the store.
+    wanted = [("provider", set(parties.provider_ids)), ("insurer", set(parties.insurer_ids))]
+    matches = {
+        case_id
+        for case_id, held in repository.parties_of_cases(session, matches).items()
+        if all(any((role, system, value) in held for system, value in ids) for role, ids in wanted)
+    }
     if matches and (inquiry.identifiers or inquiry.reference_numbers):
         matches &= repository.case_ids_with_identifier_values(
             session, identifiers=inquiry.identifiers, references=inquiry.reference_numbers
