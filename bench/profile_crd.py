@@ -1,6 +1,6 @@
 """Where the time of one CRD order-sign call goes: a few hundred hook calls through the real app in process.
 
-usage: python bench/profile_crd.py [--requests 300] [--top 30] [--no-profile] [--callers PATTERN]
+usage: python bench/profile_crd.py [--requests 300] [--top 30] [--no-profile] [--callers PATTERN] [--by-package]
 
 Builds the app on a fresh SQLite file, registers an EHR client with a new P-384 key, and posts the test kit's
 order-sign request (tests/fixtures/crd/testkit-requests/order-sign-1.json) with a freshly signed ES384 JWT and a new
@@ -83,7 +83,7 @@ async def _run(args: argparse.Namespace, url: str, key: ec.EllipticCurvePrivateK
         took = await _post_all(app, timed)
         main.disable()
     print(f"{args.requests} calls profiled, {took / args.requests * 1000:.2f} ms each")
-    print_profiles(main, top=args.top, callers=args.callers)
+    print_profiles(main, top=args.top, callers=args.callers, by_package=args.by_package)
 
 
 def main() -> int:
@@ -91,6 +91,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--callers", help="also print who calls the functions matching this pattern")
+    parser.add_argument("--by-package", action="store_true", help="first print each package's share of own time")
     parser.add_argument("--no-profile", action="store_true", help="only the unprofiled timing")
     args = parser.parse_args()
     key = ec.generate_private_key(ec.SECP384R1())

@@ -1,6 +1,6 @@
 """Where the time of one $submit goes: a few hundred submissions through the real app in process, under cProfile.
 
-usage: python bench/profile_submit.py [--requests 300] [--bundle repo|kit] [--top 30] [--database-url URL]
+usage: python bench/profile_submit.py [--requests 300] [--bundle repo|kit] [--top 30] [--by-package] [--database-url URL]
 
 Builds the app on a fresh SQLite file (or the database URL given, migrated first), registers a provider client,
 and posts new requests (each with its own Claim identifier, the bundles of bench/submit.py, approved by the rules)
@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import defaultdict
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -108,17 +109,20 @@ async def _run(args: argparse.Namespace, url: str, *, profiled: bool) -> None:
         took = await _post_all(app, sample, token, args.requests, tag)
         main.disable()
     print(f"{args.requests} requests profiled, {took / args.requests * 1000:.2f} ms each")
-    print_profiles(main, top=args.top, callers=args.callers)
+    print_profiles(main, top=args.top, callers=args.callers, by_package=args.by_package)
 
 
-def print_profiles(main: cProfile.Profile, *, top: int, callers: str | None) -> None:
+def print_profiles(main: cProfile.Profile, *, top: int, callers: str | None, by_package: bool = False) -> None:
     """The main thread's profile merged with every worker thread's: the top functions by cumulative and by own
-    time, and who calls the functions matching `callers`."""
+    time, and who calls the functions matching `callers`; with `by_package`, first each package's share of the own
+    time spent working (waiting in the event loop's poll and on locks left out)."""
     threading.setprofile(None)  # type: ignore[arg-type]
     stats = pstats.Stats(main, stream=(out := io.StringIO()))
     for profile in _thread_profiles:
         profile.disable()
         stats.add(profile)
+    if by_package:
+        print_packages(stats)
     stats.strip_dirs()
     for order in ("cumulative", "tottime"):
         stats.sort_stats(order).print_stats(top)
@@ -127,12 +131,45 @@ def print_profiles(main: cProfile.Profile, *, top: int, callers: str | None) -> 
     print(out.getvalue())
 
 
+def print_packages(stats: pstats.Stats) -> None:
+    """Own time by package: a library (sqlalchemy, fastapi, ...), a package of ours (um_service/fhir, ...), the
+    standard library, or a C function called directly (sqlite3's commit, orjson, ...)."""
+    spent: dict[str, float] = defaultdict(float)
+    for (filename, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
+        own = row[2]
+        if function in WAITING:
+            continue
+        spent[_package(filename, function)] += own
+    total = sum(spent.values())
+    print(f"own time by package, waiting left out ({total:.2f} s profiled):")
+    for name, seconds in sorted(spent.items(), key=lambda item: -item[1])[:25]:
+        print(f"  {seconds / total * 100:5.1f}%  {name}")
+    print()
+
+
+# The event loop's idle wait and threads waiting for each other: time spent, not work done.
+WAITING = {"<method 'poll' of 'select.epoll' objects>", "<method 'acquire' of '_thread.lock' objects>"}
+
+
+def _package(filename: str, function: str) -> str:
+    if filename == "~":
+        return f"C: {function}"
+    if "/site-packages/" in filename:
+        return filename.split("/site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    if "/um_service/" in filename:
+        return "um_service/" + filename.split("/um_service/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    if "/bench/" in filename:
+        return "bench (the client)"
+    return "standard library"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--bundle", choices=("repo", "kit"), default="repo")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--callers", help="also print who calls the functions matching this pattern")
+    parser.add_argument("--by-package", action="store_true", help="first print each package's share of own time")
     parser.add_argument("--no-profile", action="store_true", help="only the unprofiled timing")
     parser.add_argument("--dispatcher", action="store_true", help="as `um-service serve` runs: dispatcher, JSON logs")
     parser.add_argument("--database-url", help="a database to use instead of a fresh SQLite file (migrated first)")
