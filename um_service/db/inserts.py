@@ -26,10 +26,17 @@ def insert_for(session: Session, table: Table) -> Any:
 
 def insert_if_new(session: Session, table: Table, row: dict[str, Any]) -> bool:
     """Insert `row` unless its key is taken; whether it was inserted (one statement, no savepoint)."""
+    statement = _insert_if_new(session.get_bind().dialect.name, table)
+    return session.execute(statement, row).first() is not None
+
+
+@functools.cache
+def _insert_if_new(dialect: str, table: Table) -> Any:
+    """The INSERT ... ON CONFLICT DO NOTHING of `table`, built once (every CDS Hooks call records its JWT's id)."""
     # RETURNING, not rowcount: psycopg reports -1 for a statement run through the ORM session.
     key = next(iter(table.primary_key.columns))
-    statement = insert_for(session, table).values(**row).on_conflict_do_nothing().returning(key)
-    return session.execute(statement).first() is not None
+    base = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return base.on_conflict_do_nothing().returning(key)
 
 
 def insert_new(session: Session) -> None:
