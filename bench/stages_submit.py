@@ -42,6 +42,7 @@ STAGES = [
     ("um_service.pas.intake", "read_submit_request"),
     ("um_service.db.repository", "find_submission"),
     ("um_service.pas.intake", "_open_case"),
+    ("um_service.db.repository", "case_ids_with_identifiers"),
     ("um_service.coverage.benefits", "look_up"),
     ("um_service.coverage.benefits", "decide"),
     ("um_service.case.lifecycle", "finish"),

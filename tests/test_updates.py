@@ -181,6 +181,17 @@ def test_a_new_request_reusing_an_identifier_with_other_content_is_refused(clien
     assert counts()["cases"] == 1
 
 
+def test_a_new_request_naming_a_used_identifier_among_others_is_refused(client: Any, counts: Any) -> None:
+    submit(client, request_bundle(identifier="REQ-9", items=[item(1, "72148")]))
+    second = request_bundle(identifier="REQ-10", items=[item(1, "70551")])
+    claim_of(second)["identifier"].append({"system": "urn:trnorg:9012345678", "value": "REQ-9"})
+
+    body = submit(client, second).json()
+
+    assert error_code(body) == "33"
+    assert counts()["cases"] == 1
+
+
 def test_an_update_may_carry_a_new_identifier(client: Any) -> None:
     first = request_bundle(identifier="REQ-A", items=[item(1)])
     submit(client, first)

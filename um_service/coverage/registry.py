@@ -76,9 +76,10 @@ def _upsert(session: Session, table: Table, rows: list[dict[str, Any]], *, keys:
 def has_members(session: Session) -> bool:
     """Whether the registry holds anyone (an empty registry means eligibility is not checked by default)."""
     # Members are never deleted: once the registry holds someone, this worker stops asking (db/lasting.py).
-    return lasting.holds(
-        session, "members", lambda: bool(session.connection().scalar(select(exists().select_from(Member))))
-    )
+    return lasting.holds(session, "members", lambda: bool(session.connection().scalar(_ANY_MEMBER)))
+
+
+_ANY_MEMBER = select(exists().select_from(Member))  # built once: asked by every request until someone is registered
 
 
 def coverages_of(session: Session, member_ids: Iterable[str]) -> tuple[str | None, list[MemberCoverage]]:

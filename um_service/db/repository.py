@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from .models import Case, CaseIdentifier, CaseItem, CaseParty, ClaimResponseVersion, Submission
@@ -24,11 +24,16 @@ class Accepted(NamedTuple):
 def find_submission(session: Session, *, submitter: str, content_hash: str) -> Accepted | None:
     """(id, case_id, response_body) of the accepted submission with this content from this submitter, if any
     (idempotent retries); plain columns, as every new request asks and almost none finds one."""
-    statement = select(Submission.id, Submission.case_id, Submission.response_body).where(
-        Submission.submitter == submitter, Submission.content_hash == content_hash
-    )
-    row = session.connection().execute(statement.limit(1)).first()
+    row = session.connection().execute(_ACCEPTED, {"submitter": submitter, "content_hash": content_hash}).first()
     return None if row is None else Accepted(*row)
+
+
+# Built once: every new request asks (building the statement cost about as much as running it).
+_ACCEPTED = (
+    select(Submission.id, Submission.case_id, Submission.response_body)
+    .where(Submission.submitter == bindparam("submitter"), Submission.content_hash == bindparam("content_hash"))
+    .limit(1)
+)
 
 
 def case_ids_with_identifiers(session: Session, *, submitter: str, identifiers: Iterable[Identifier]) -> set[str]:
@@ -36,9 +41,20 @@ def case_ids_with_identifiers(session: Session, *, submitter: str, identifiers: 
     pairs = list(identifiers)
     if not pairs:
         return set()
+    if len(pairs) == 1:  # as nearly every request has
+        (system, value), *_ = pairs
+        parameters = {"submitter": submitter, "system": system, "value": value}
+        return set(session.connection().scalars(_IDENTIFIED, parameters))
     clauses = [(CaseIdentifier.system == system) & (CaseIdentifier.value == value) for system, value in pairs]
     statement = select(CaseIdentifier.case_id).where(CaseIdentifier.submitter == submitter, or_(*clauses))
     return set(session.connection().scalars(statement))
+
+
+_IDENTIFIED = select(CaseIdentifier.case_id).where(
+    CaseIdentifier.submitter == bindparam("submitter"),
+    CaseIdentifier.system == bindparam("system"),
+    CaseIdentifier.value == bindparam("value"),
+)
 
 
 def identifiers_of(session: Session, case_id: str) -> set[Identifier]:
