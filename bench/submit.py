@@ -1,7 +1,7 @@
 """Throughput and latency of $submit, next to two floors: an endpoint that only parses the same Bundle with
 fhir.resources (the "naive floor"), and one that only `orjson.loads` it.
 
-usage: python bench/submit.py [--seconds 10] [--concurrency 1] [--workers 1]
+usage: python bench/submit.py [--seconds 10] [--rounds 5] [--concurrency 1] [--workers 1]
                               [--url http://host:port/fhir --token T [--kit-token T]]
 
 Without --url it starts the service (uvicorn, one worker, a fresh SQLite file unless UM_DATABASE_URL names another
@@ -15,6 +15,9 @@ physical therapy, which the shipped rules approve) and the PAS test kit's reques
 process per connection; every request carries a new Claim identifier, so each is a new request, not an idempotent
 replay. Every answer must be 200 and, from $submit, a ClaimResponse certifying every item in total (A1); anything
 else is counted and printed as an error. Prints requests/second, p50 and p99, and ours as a share of each floor.
+The seconds of each are spread over --rounds rounds, in each of which ours and the floors take turns, so that a
+drift of this machine's speed (often 1.5x within minutes) reaches all three alike; the ratio is also given for the
+slowest and the fastest round.
 """
 
 from __future__ import annotations
@@ -188,10 +191,32 @@ def load(url: str, token: str, template: bytes, check_a1: bool, seconds: float, 
     results.put((latencies, statuses))
 
 
+Pooled = tuple[list[float], dict[int | str, int]]
+
+
 def gather(target: Any, argument_lists: list[tuple[Any, ...]], seconds: float) -> dict[str, float]:
     """Run `target(*arguments, results)` in one process per argument list (one connection each, each sending for
     `seconds`) and pool what they put on the queue, (latencies, statuses): requests, requests/second, p50, p99,
     and errors (every answer that is not 200; a loader may count a 200 it finds wrong under a string key)."""
+    return summarize(gather_raw(target, argument_lists, seconds), seconds)
+
+
+def summarize(pooled: Pooled, seconds: float) -> dict[str, float]:
+    """Requests, requests/second over `seconds`, p50, p99 and errors of pooled (latencies, statuses)."""
+    latencies, statuses = sorted(pooled[0]), pooled[1]
+    if set(statuses) != {200}:
+        print(f"  (statuses: {statuses})")
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / seconds,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000,
+        "errors": sum(count for code, count in statuses.items() if code != 200),
+    }
+
+
+def gather_raw(target: Any, argument_lists: list[tuple[Any, ...]], seconds: float) -> Pooled:
+    """`gather`'s pooled (latencies, statuses), to be added to other runs' before summing up."""
     results: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     workers = [multiprocessing.Process(target=target, args=(*arguments, results)) for arguments in argument_lists]
     for w in workers:
@@ -205,16 +230,7 @@ def gather(target: Any, argument_lists: list[tuple[Any, ...]], seconds: float) -
             statuses[code] = statuses.get(code, 0) + count
     for w in workers:
         w.join()
-    if set(statuses) != {200}:
-        print(f"  (statuses: {statuses})")
-    latencies.sort()
-    return {
-        "requests": len(latencies),
-        "rps": len(latencies) / seconds,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000,
-        "errors": sum(count for code, count in statuses.items() if code != 200),
-    }
+    return latencies, statuses
 
 
 def _next_result(results: Any, workers: list[multiprocessing.Process], *, deadline: float) -> Any:
@@ -303,6 +319,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument(
+        "--rounds", type=int, default=5, help="rounds that share the seconds, each target in turn in every round"
+    )
+    parser.add_argument(
         "--workers", type=int, default=1, help="worker processes, for the service and each floor (PostgreSQL for >1)"
     )
     parser.add_argument("--url", help="FHIR base of a running service (default: start one)")
@@ -342,26 +361,52 @@ def main() -> int:
                 f"{args.workers} worker(s), {database}; "
                 "the load processes share this machine's cores with the servers"
             )
+            targets = {
+                "ours": (service_url, True),
+                "naive": (f"http://127.0.0.1:{floor_port}/fhir", False),
+                "parse": (f"http://127.0.0.1:{bare_port}/fhir", False),
+            }
             for sample in samples:
                 print(f"{sample.name}, {len(sample.template)} bytes:")
-
-                def measure(url: str, check_a1: bool, *, sample: Sample = sample) -> dict[str, float]:
-                    # A fresh token for each run (they live 5 minutes by default).
-                    arguments = (url, token(sample.organization), sample.template, check_a1, args.seconds)
-                    return gather(load, [(*arguments, i) for i in range(args.concurrency)], args.seconds)
-
-                ours = measure(service_url, True)
-                naive = measure(f"http://127.0.0.1:{floor_port}/fhir", False)
-                parse = measure(f"http://127.0.0.1:{bare_port}/fhir", False)
+                figures, ratios = _interleaved(targets, sample, token, args)
+                ours = figures["ours"]
                 per_worker = f"  {ours['rps'] / args.workers:.1f} req/s per worker" if args.workers > 1 else ""
                 report("  um-service $submit", ours, per_worker)
-                report("  floor: parse with fhir.resources", naive, f"  ours/this {ours['rps'] / naive['rps']:.2f}")
-                report("  floor: orjson.loads only", parse, f"  ours/this {ours['rps'] / parse['rps']:.2f}")
+                for name, label in (
+                    ("naive", "floor: parse with fhir.resources"),
+                    ("parse", "floor: orjson.loads only"),
+                ):
+                    low, high = min(ratios[name]), max(ratios[name])
+                    spread = f" (rounds {low:.2f}-{high:.2f})" if args.rounds > 1 else ""
+                    report(f"  {label}", figures[name], f"  ours/this {ours['rps'] / figures[name]['rps']:.2f}{spread}")
     finally:
         for process in processes:
             process.terminate()
             process.wait(10)
     return 0
+
+
+def _interleaved(
+    targets: dict[str, tuple[str, bool]], sample: Sample, token: Callable[[str], str], args: argparse.Namespace
+) -> tuple[dict[str, dict[str, float]], dict[str, list[float]]]:
+    """Each target's figures over `args.rounds` rounds, each round giving every target its share of the seconds in
+    turn (a drift of the machine's speed then reaches them all alike); and each round's ratio of ours to each other."""
+    share = args.seconds / args.rounds
+    pooled: dict[str, Pooled] = {name: ([], {}) for name in targets}
+    ratios: dict[str, list[float]] = {name: [] for name in targets if name != "ours"}
+    for _ in range(args.rounds):
+        rates = {}
+        for name, (url, check_a1) in targets.items():
+            # A fresh token for each run (they live 5 minutes by default).
+            arguments = (url, token(sample.organization), sample.template, check_a1, share)
+            latencies, statuses = gather_raw(load, [(*arguments, i) for i in range(args.concurrency)], share)
+            rates[name] = len(latencies) / share
+            pooled[name][0].extend(latencies)
+            for code, count in statuses.items():
+                pooled[name][1][code] = pooled[name][1].get(code, 0) + count
+        for name in ratios:
+            ratios[name].append(rates["ours"] / rates[name])
+    return {name: summarize(pooled[name], args.seconds) for name in targets}, ratios
 
 
 if __name__ == "__main__":
