@@ -103,12 +103,16 @@ def parties_of(session: Session, case_id: str) -> set[tuple[str, str, str]]:
 
 def current_claim_response(session: Session, case_id: str) -> ClaimResponseVersion | None:
     """The newest ClaimResponse version of a case."""
-    return session.scalars(
-        select(ClaimResponseVersion)
-        .where(ClaimResponseVersion.case_id == case_id)
-        .order_by(ClaimResponseVersion.version.desc())
-        .limit(1)
-    ).first()
+    return session.scalars(_CURRENT, {"case_id": case_id}).first()
+
+
+# Built once: every read, search, $inquire and portal poll asks for it.
+_CURRENT = (
+    select(ClaimResponseVersion)
+    .where(ClaimResponseVersion.case_id == bindparam("case_id"))
+    .order_by(ClaimResponseVersion.version.desc())
+    .limit(1)
+)
 
 
 def case_ids_with_party(session: Session, *, role: str, values: Iterable[str]) -> set[str]:
