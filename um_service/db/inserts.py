@@ -20,7 +20,10 @@ def table_of(model: type[Any]) -> Table:
 
 def insert_for(session: Session, table: Table) -> Any:
     """The dialect's INSERT for `table` (it has on_conflict_do_nothing / on_conflict_do_update)."""
-    dialect = session.get_bind().dialect.name
+    return _dialect_insert(session.get_bind().dialect.name, table)
+
+
+def _dialect_insert(dialect: str, table: Table) -> Any:
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
@@ -35,8 +38,7 @@ def _insert_if_new(dialect: str, table: Table) -> Any:
     """The INSERT ... ON CONFLICT DO NOTHING of `table`, built once (every CDS Hooks call records its JWT's id)."""
     # RETURNING, not rowcount: psycopg reports -1 for a statement run through the ORM session.
     key = next(iter(table.primary_key.columns))
-    base = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    return base.on_conflict_do_nothing().returning(key)
+    return _dialect_insert(dialect, table).on_conflict_do_nothing().returning(key)
 
 
 def insert_new(session: Session) -> None:
