@@ -18,13 +18,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from profile_submit import provider_token
+from stages_submit import asgi_call
 from submit import PLACEHOLDER, repo_sample
 
 from um_service.app import create_app
@@ -34,57 +34,13 @@ from um_service.settings import REPO_ROOT, Settings
 IDENTIFIER = "READ-BENCH-1"
 
 
-async def _call(app: Any, method: str, target: str, token: str | None = None, body: bytes = b"") -> bytes:
-    """One request through the app's ASGI entry; its body (the status must be 200)."""
-    path, _, query = target.partition("?")
-    headers = [(b"host", b"bench"), (b"content-type", b"application/fhir+json")]
-    if token:
-        headers.append((b"authorization", f"Bearer {token}".encode()))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 1),
-        "server": ("bench", 80),
-    }
-    sent = False
-    status: list[int] = []
-    chunks: list[bytes] = []
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()  # the client never disconnects
-        raise AssertionError("unreachable")
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    if status != [200]:
-        raise SystemExit(f"{method} {target} answered {status}: {b''.join(chunks)[:300]!r}")
-    return b"".join(chunks)
-
-
 async def _run(url: str, calls: int) -> None:
     sample = repo_sample()
     app = create_app(Settings(database_url=url, log_level="warning"))
     async with app.router.lifespan_context(app):
         token = provider_token(app, sample, "read-bench")
         body = sample.template.replace(PLACEHOLDER.encode(), IDENTIFIER.encode())
-        answer = orjson.loads(await _call(app, "POST", "/fhir/Claim/$submit", token, body))
+        answer = orjson.loads(await asgi_call(app, "POST", "/fhir/Claim/$submit", token, body))
         claim_response_id = answer["entry"][0]["resource"]["id"]
         system = orjson.loads(sample.template)["entry"][0]["resource"]["identifier"][0]["system"]
         searched = f"/fhir/ClaimResponse?identifier={quote(system, safe='')}|{IDENTIFIER}"
@@ -93,16 +49,16 @@ async def _run(url: str, calls: int) -> None:
             "GET /fhir/ClaimResponse/{id}": (f"/fhir/ClaimResponse/{claim_response_id}", token),
             "GET /fhir/ClaimResponse?identifier=": (searched, token),
         }
-        found = orjson.loads(await _call(app, "GET", searched, token))
+        found = orjson.loads(await asgi_call(app, "GET", searched, token))
         if found.get("total") != 1:
             raise SystemExit(f"the search found {found.get('total')} ClaimResponses, not the one submitted")
         print(f"{calls} calls each, server only (mean per call):")
         for label, (target, bearer) in targets.items():
             for _ in range(100):
-                await _call(app, "GET", target, bearer)
+                await asgi_call(app, "GET", target, bearer)
             started = time.perf_counter()
             for _ in range(calls):
-                await _call(app, "GET", target, bearer)
+                await asgi_call(app, "GET", target, bearer)
             print(f"  {label:<40} {(time.perf_counter() - started) / calls * 1000:7.3f} ms")
 
 

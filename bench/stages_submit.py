@@ -82,29 +82,31 @@ def _timed(label: str, function: Callable[..., Any]) -> Callable[..., Any]:
     return timed
 
 
-async def _post(app: Any, body: bytes, token: str) -> None:
-    """One POST /fhir/Claim/$submit through the app's ASGI entry; the answer must be a 200."""
+async def asgi_call(app: Any, method: str, target: str, token: str | None = None, body: bytes = b"") -> bytes:
+    """One request through the app's ASGI entry (no HTTP client in the timing); its body. The answer must be a 200."""
+    path, _, query = target.partition("?")
+    headers = [(b"host", b"bench"), (b"content-type", b"application/fhir+json")]
+    if body:
+        headers.append((b"content-length", str(len(body)).encode()))
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "POST",
+        "method": method,
         "scheme": "http",
-        "path": "/fhir/Claim/$submit",
-        "raw_path": b"/fhir/Claim/$submit",
-        "query_string": b"",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
         "root_path": "",
-        "headers": [
-            (b"host", b"bench"),
-            (b"content-type", b"application/fhir+json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"authorization", f"Bearer {token}".encode()),
-        ],
+        "headers": headers,
         "client": ("127.0.0.1", 1),
         "server": ("bench", 80),
     }
     sent = False
     statuses: list[int] = []
+    chunks: list[bytes] = []
 
     async def receive() -> dict[str, Any]:
         nonlocal sent
@@ -117,18 +119,25 @@ async def _post(app: Any, body: bytes, token: str) -> None:
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
 
     await app(scope, receive, send)
     if statuses != [200]:
-        raise SystemExit(f"$submit answered {statuses}")
+        raise SystemExit(f"{method} {target} answered {statuses}: {b''.join(chunks)[:300]!r}")
+    return b"".join(chunks)
+
+
+async def _post(app: Any, body: bytes, token: str) -> None:
+    """One new $submit; the answer must be a 200."""
+    await asgi_call(app, "POST", "/fhir/Claim/$submit", token, body)
 
 
 async def _wal_pages(app: Any, sample: Sample, token: str, database_file: Path, requests: int = 200) -> float:
     """Pages one new request writes to SQLite's write-ahead log (what its commit writes and syncs): the log's growth
     over `requests` requests, with this app's automatic checkpoints paused so the log only grows."""
     engine = app.state.database.engine
-    pause = _pause_checkpoints
-    event.listen(engine, "connect", pause)
+    event.listen(engine, "connect", _pause_checkpoints)
     engine.dispose()  # the pooled connections reconnect with checkpoints paused
     try:
         tag = time.time_ns()
@@ -142,7 +151,7 @@ async def _wal_pages(app: Any, sample: Sample, token: str, database_file: Path, 
         frame = 24 + _page_size(database_file)
         return (log.stat().st_size - before) / frame / requests
     finally:
-        event.remove(engine, "connect", pause)
+        event.remove(engine, "connect", _pause_checkpoints)
         engine.dispose()
 
 
